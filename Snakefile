@@ -1,0 +1,27 @@
+# descluster: image descriptors -> PCA -> k-scan -> KMeans clusterings -> validation.
+# Rules live in workflow/rules (one file per stage), helpers in workflow/rules/common.smk.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/demo.smk"
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/pca.smk"
+include: "workflow/rules/kscan.smk"
+include: "workflow/rules/kmeans.smk"
+include: "workflow/rules/validate.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

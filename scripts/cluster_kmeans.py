@@ -1,0 +1,22 @@
+"""Rule cluster_kmeans: a final KMeans clustering on all rows."""
+from descluster import steps
+from descluster.step import run_step
+
+
+def main(smk):
+    steps.cluster_kmeans(
+        reduced_npy=smk.input.reduced,
+        images_parquet=smk.input.images,
+        model=smk.wildcards.model,
+        variant=smk.wildcards.pca,
+        k=int(smk.wildcards.k),
+        seed=smk.params.seed,
+        n_init=smk.params.n_init,
+        max_iter=smk.params.max_iter,
+        out_assignments=smk.output.assignments,
+        out_centroids=smk.output.centroids,
+        out_sizes=smk.output.sizes,
+    )
+
+
+run_step(snakemake, main)  # noqa: F821 - injected by Snakemake

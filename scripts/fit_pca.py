@@ -1,0 +1,20 @@
+"""Rule fit_pca: one PCA per model at its largest variant; explained-variance curve."""
+from descluster import steps
+from descluster.step import run_step
+
+
+def main(smk):
+    steps.fit_pca(
+        descriptors_parquet=smk.input.descriptors,
+        variants=smk.params.variants,
+        method=smk.params.method,
+        batch_rows=smk.params.batch_rows,
+        model=smk.wildcards.model,
+        out_fit=smk.output.fit,
+        out_curve=smk.output.curve,
+        out_variants=smk.output.variants,
+        out_plot=smk.output.plot,
+    )
+
+
+run_step(snakemake, main)  # noqa: F821 - injected by Snakemake

@@ -1,0 +1,21 @@
+"""Rule scan_k: KMeans at one k and its validity indices (one row of the k-scan)."""
+from descluster import steps
+from descluster.step import run_step
+
+
+def main(smk):
+    steps.scan_k(
+        reduced_npy=smk.input.reduced,
+        model=smk.wildcards.model,
+        variant=smk.wildcards.pca,
+        k=int(smk.wildcards.k),
+        seed=smk.params.seed,
+        n_init=smk.params.n_init,
+        max_iter=smk.params.max_iter,
+        fit_sample=smk.params.fit_sample,
+        silhouette_sample=smk.params.silhouette_sample,
+        out_tsv=smk.output.row,
+    )
+
+
+run_step(snakemake, main)  # noqa: F821 - injected by Snakemake

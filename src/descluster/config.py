@@ -1,0 +1,150 @@
+"""Configuration: schema validation with one-line errors, cross-key checks, variant names."""
+
+import re
+
+import jsonschema
+import yaml
+
+from descluster.errors import InputError
+
+_VARIANT_RE = re.compile(r"^(?:pca(?P<n>[1-9][0-9]*)|var(?P<f>0\.[0-9]*[1-9]))$")
+
+
+def variant_name(variant):
+    """Name of a PCA variant in output paths.
+
+    Parameters
+    ----------
+    variant : int or float
+        An int is a number of components (``150 -> 'pca150'``); a float in (0, 1) is an
+        explained-variance fraction (``0.9 -> 'var0.9'``).
+    """
+    if isinstance(variant, bool):
+        raise TypeError(f"not a PCA variant: {variant!r}")
+    if isinstance(variant, int):
+        return f"pca{variant}"
+    return f"var{variant!r}"
+
+
+def parse_variant(name):
+    """Inverse of :func:`variant_name`: ``'pca150' -> 150``, ``'var0.9' -> 0.9``."""
+    match = _VARIANT_RE.match(name)
+    if not match:
+        raise ValueError(f"not a PCA variant name: {name!r}")
+    return int(match["n"]) if match["n"] else float(match["f"])
+
+
+VARIANT_PATTERN = r"pca[1-9][0-9]*|var0\.[0-9]*[1-9]"
+DEFAULT_PCA_VARIANTS = [0.9]
+
+
+def _key_path(error):
+    parts = [str(p) if not isinstance(p, int) else f"[{p}]" for p in error.absolute_path]
+    return ".".join(parts).replace(".[", "[") or "(top level)"
+
+
+def _extend_with_defaults(validator_class):
+    """A validator that also fills in the schema's ``default`` values (as Snakemake's does)."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema and name not in instance:
+                    instance[name] = _copy(subschema["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _copy(value):
+    return yaml.safe_load(yaml.safe_dump(value))
+
+
+def _describe(error):
+    """One line for a schema error, naming the key and what was expected."""
+    if error.validator == "oneOf" and error.context:
+        expected = "an integer >= 1 (components) or a float in (0, 1) (explained-variance fraction)"
+        return f"{error.instance!r} is not valid; expected {expected}"
+    if error.validator == "additionalProperties":
+        return error.message.replace("Additional properties are not allowed", "unknown key(s)")
+    if error.validator == "propertyNames":
+        return f"model name {error.instance!r} must match {error.schema.get('pattern')}"
+    return error.message
+
+
+def validate_config(config, schema_path, source="config"):
+    """Validate a config mapping in place: schema, defaults, then cross-key checks.
+
+    Parameters
+    ----------
+    config : dict
+        The configuration as loaded from YAML (defaults are filled in place).
+    schema_path : str or Path
+        ``workflow/schemas/config.schema.yaml``.
+    source : str
+        Name of the config file, used in error messages.
+
+    Raises
+    ------
+    InputError
+        One line: ``<source>: key '<key>': <problem>``.
+    """
+    with open(schema_path, encoding="utf-8") as handle:
+        schema = yaml.safe_load(handle)
+    validator_class = _extend_with_defaults(jsonschema.validators.validator_for(schema))
+    validator = validator_class(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), e.path))
+    if errors:
+        error = errors[0]
+        raise InputError(f"{source}: key '{_key_path(error)}': {_describe(error)}")
+    _check_cross_keys(config, source)
+    for model in config["descriptors"]:
+        config["pca"].setdefault(model, list(DEFAULT_PCA_VARIANTS))
+        config["kmeans"].setdefault(model, [])
+    return config
+
+
+def _check_cross_keys(config, source):
+    models = set(config["descriptors"])
+    for section in ("pca", "kmeans"):
+        for model in config[section]:
+            if model not in models:
+                raise InputError(
+                    f"{source}: key '{section}.{model}': model '{model}' is not in 'descriptors' "
+                    f"(known: {', '.join(sorted(models))})"
+                )
+    first, last = config["k_range"]
+    if first > last:
+        raise InputError(f"{source}: key 'k_range': [{first}, {last}] is reversed; expected [first, last]")
+    for model, variants in config["pca"].items():
+        names = [variant_name(v) for v in variants]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise InputError(f"{source}: key 'pca.{model}': variant(s) {duplicates} listed twice")
+    for model, ks in config["kmeans"].items():
+        if len(set(ks)) != len(ks):
+            raise InputError(f"{source}: key 'kmeans.{model}': a k value is listed twice: {ks}")
+
+
+def check_config_against_rows(config, n_rows, source="config"):
+    """Check the k values against the number of images, before any job runs.
+
+    Parameters
+    ----------
+    n_rows : int
+        Number of images (rows of ``images.paths``).
+    """
+    last = config["k_range"][1]
+    if last >= n_rows:
+        raise InputError(
+            f"{source}: key 'k_range': last k {last} must be below the number of images "
+            f"({n_rows} in {config['images']['paths']})"
+        )
+    for model, ks in config["kmeans"].items():
+        too_big = [k for k in ks if k >= n_rows]
+        if too_big:
+            raise InputError(
+                f"{source}: key 'kmeans.{model}': k {too_big} must be below the number of "
+                f"images ({n_rows} in {config['images']['paths']})"
+            )

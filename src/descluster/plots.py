@@ -1,0 +1,90 @@
+"""Figures: explained-variance curves and k-scan index curves."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from descluster.files import atomic_output  # noqa: E402
+
+VARIANCE_MARKS = (0.5, 0.75, 0.9, 0.95)
+_INDICES = [
+    ("inertia", "inertia (lower = tighter)"),
+    ("calinski_harabasz", "Calinski-Harabasz (higher = better)"),
+    ("davies_bouldin", "Davies-Bouldin (lower = better)"),
+    ("silhouette", "silhouette (higher = better)"),
+]
+
+
+def _save(fig, path):
+    with atomic_output(path) as tmp:
+        # fixed metadata so that identical inputs give identical bytes
+        fig.savefig(tmp, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+
+
+def plot_explained_variance(ratio, variants, model, path):
+    """Cumulative explained variance against the number of components.
+
+    Parameters
+    ----------
+    ratio : ndarray of shape (n_curve,)
+        Explained-variance ratio per component.
+    variants : list of (str, int)
+        Variant names and their component counts, marked on the curve.
+    """
+    cumulative = np.cumsum(ratio)
+    components = np.arange(1, len(ratio) + 1)
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.plot(components, cumulative, color="tab:blue", lw=1.8)
+    for mark in VARIANCE_MARKS:
+        reached = np.flatnonzero(cumulative >= mark)
+        if reached.size:
+            n = reached[0] + 1
+            ax.axhline(mark, color="grey", lw=0.6, ls=":")
+            ax.annotate(f"{mark:.0%}: {n}", (n, mark), textcoords="offset points",
+                        xytext=(4, -11), fontsize=8, color="grey")
+    for name, n in variants:
+        ax.axvline(n, color="tab:red", lw=0.9, ls="--")
+        ax.annotate(f"{name}\n{cumulative[n - 1]:.1%}", (n, 0.05), fontsize=8, color="tab:red",
+                    textcoords="offset points", xytext=(3, 0))
+    ax.set_xscale("log" if len(ratio) > 60 else "linear")
+    ax.set_ylim(0, 1.01)
+    ax.set_xlabel("number of principal components")
+    ax.set_ylabel("cumulative explained variance")
+    ax.set_title(f"{model}: explained variance")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_kscan(scan, suggestions, model, path):
+    """Every validity index against k, one line per PCA variant, suggested k marked.
+
+    Parameters
+    ----------
+    scan : DataFrame
+        k-scan rows of one model (pca, n_components, k and the four indices).
+    suggestions : DataFrame
+        Rows of that model from :func:`descluster.clustering.suggest_k`.
+    """
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
+    suggested = dict(zip(suggestions["pca"], suggestions["suggested_k"]))
+    for (column, label), ax in zip(_INDICES, axes.ravel()):
+        for pca, group in scan.groupby("pca", sort=False):
+            group = group.sort_values("k")
+            line, = ax.plot(group["k"], group[column], marker="o", ms=2.5, lw=1.2,
+                            label=f"{pca} ({int(group['n_components'].iloc[0])} comp.)")
+            k = suggested.get(pca)
+            if k is not None and column == "davies_bouldin":
+                ax.plot([k], group.loc[group["k"] == k, column], marker="*", ms=13,
+                        color=line.get_color(), markeredgecolor="black")
+        ax.set_title(label, fontsize=10)
+        ax.grid(alpha=0.3)
+    for ax in axes[1]:
+        ax.set_xlabel("number of clusters k")
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(f"{model}: k-scan (star = suggested k, lowest Davies-Bouldin)")
+    fig.tight_layout()
+    _save(fig, path)

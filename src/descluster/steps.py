@@ -1,0 +1,271 @@
+"""One function per workflow step: plain paths and parameters in, output files out.
+
+Scripts in ``scripts/`` only map Snakemake's inputs, outputs and params onto these.
+"""
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from descluster import clustering, demo, evaluate, ingest, pca, plots
+from descluster.config import variant_name
+from descluster.errors import InputError
+from descluster.files import (atomic_output, load_descriptor_array, partial_path,
+                              save_npy_atomic, write_table)
+
+log = logging.getLogger(__name__)
+
+
+# --- demo -------------------------------------------------------------------------
+
+def make_demo(descriptor_paths, paths_csv, attributes_csv, images_dir, n_images, seed, thumbnails):
+    """Write the demo dataset.
+
+    Parameters
+    ----------
+    descriptor_paths : dict of str -> path
+        One pickle per demo model (keys of :data:`descluster.demo.MODEL_DIMS`).
+    images_dir : path
+        Folder of the thumbnails (created empty when ``thumbnails`` is false).
+    """
+    attributes = demo.make_attributes(n_images, seed)
+    for model, path in descriptor_paths.items():
+        demo.write_pickle(demo.make_descriptors(attributes, model, seed), path)
+    write_table(attributes[["paths"]], paths_csv, sep=",")
+    write_table(attributes, attributes_csv, sep=",")
+    images_dir = Path(images_dir)
+    staging = partial_path(images_dir)
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    if thumbnails:
+        demo.write_thumbnails(attributes, staging, seed)
+    shutil.rmtree(images_dir, ignore_errors=True)
+    os.replace(staging, images_dir)
+    log.info("demo: %d images, %d models", n_images, len(descriptor_paths))
+
+
+# --- ingest -----------------------------------------------------------------------
+
+def ingest_paths(paths_csv, out_parquet):
+    """Check the paths file and write ``row``, ``paths`` (normalised), ``path_original``."""
+    table = ingest.read_paths_table(paths_csv)
+    table = table[["paths", "path_original"]]
+    table.insert(0, "row", np.arange(len(table), dtype=np.int64))
+    with atomic_output(out_parquet) as tmp:
+        table.to_parquet(tmp, index=False)
+    log.info("ingest: %d image paths from %s", len(table), paths_csv)
+
+
+def ingest_descriptors(descriptor_path, images_parquet, out_parquet):
+    """Load a descriptor file safely, check it against the paths, write it as Parquet."""
+    paths = pd.read_parquet(images_parquet, columns=["paths"])["paths"]
+    array = load_descriptor_array(descriptor_path)
+    log.info("ingest: %s holds %s %s", descriptor_path, array.shape, array.dtype)
+    ingest.check_descriptor_array(array, str(descriptor_path), len(paths))
+    ingest.write_descriptor_parquet(array, paths, out_parquet)
+
+
+# --- PCA --------------------------------------------------------------------------
+
+def fit_pca(descriptors_parquet, variants, method, batch_rows, model, out_fit, out_curve,
+            out_variants, out_plot):
+    """Fit one model's PCA once, at its largest variant, and resolve every variant.
+
+    Outputs: the fit (.npz), the explained-variance curve (TSV and PNG) and
+    ``variants.tsv`` (pca, variant, n_components, explained_variance).
+    """
+    n_rows, n_cols = ingest.descriptor_shape(descriptors_parquet)
+    pca.check_variants(variants, n_rows, n_cols, f"config key 'pca.{model}'")
+    n_keep = pca.components_to_fit(variants, n_rows, n_cols, batch_rows, method)
+    batches = ingest.iter_descriptor_batches(descriptors_parquet, batch_rows)
+    log.info("pca: %s, %d x %d, method %s, keeping %d components", model, n_rows, n_cols,
+             method, n_keep)
+    if method == "covariance":
+        fit = pca.fit_covariance_pca(batches, n_keep)
+    else:
+        fit = pca.fit_incremental_pca(batches, n_keep)
+    ratio = fit.explained_variance_ratio
+    resolved = []
+    for variant in variants:
+        try:
+            n = pca.resolve_variant(variant, fit)
+        except InputError as exc:
+            raise InputError(f"config key 'pca.{model}': {exc}") from None
+        resolved.append({"pca": variant_name(variant), "variant": variant, "n_components": n,
+                         "explained_variance": float(ratio[:n].sum())})
+    n_used = max(r["n_components"] for r in resolved)
+    fit.components = fit.components[:n_used]
+    pca.save_fit(fit, out_fit)
+    write_table(pd.DataFrame({
+        "component": np.arange(1, len(ratio) + 1),
+        "explained_variance": fit.explained_variance,
+        "explained_variance_ratio": ratio,
+        "cumulative": np.cumsum(ratio),
+    }), out_curve)
+    write_table(pd.DataFrame(resolved), out_variants)
+    plots.plot_explained_variance(ratio, [(r["pca"], r["n_components"]) for r in resolved],
+                                  model, out_plot)
+    for r in resolved:
+        log.info("pca: %s %s -> %d components, %.1f %% variance", model, r["pca"],
+                 r["n_components"], 100 * r["explained_variance"])
+
+
+def reduce_pca(descriptors_parquet, fit_path, variants_tsv, variant, batch_rows, out_npy):
+    """Project every row on a variant's components: ``out_npy`` is (n, n_components) float32."""
+    fit = pca.load_fit(fit_path)
+    table = pd.read_csv(variants_tsv, sep="\t")
+    n_components = int(table.loc[table["pca"] == variant, "n_components"].iloc[0])
+    n_rows, _ = ingest.descriptor_shape(descriptors_parquet)
+    with atomic_output(out_npy) as tmp:
+        reduced = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32,
+                                            shape=(n_rows, n_components))
+        start = 0
+        for block in pca.transform_batches(
+                ingest.iter_descriptor_batches(descriptors_parquet, batch_rows), fit, n_components):
+            reduced[start:start + len(block)] = block
+            start += len(block)
+        reduced.flush()
+        del reduced
+    log.info("pca: reduced %d rows to %d components (%s)", n_rows, n_components, variant)
+
+
+# --- k-scan -----------------------------------------------------------------------
+
+KSCAN_COLUMNS = ["model", "pca", "n_components", "k", "inertia", "calinski_harabasz",
+                 "davies_bouldin", "silhouette"]
+
+
+def scan_k(reduced_npy, model, variant, k, seed, n_init, max_iter, fit_sample,
+           silhouette_sample, out_tsv):
+    """One k of the k-scan: fit KMeans (on a sample), assign all rows, score; one TSV row."""
+    X = np.load(reduced_npy, mmap_mode="r")
+    centroids = clustering.fit_kmeans(X, k, seed, n_init, max_iter, fit_sample)
+    labels, distances = clustering.assign(X, centroids)
+    scores = clustering.validity_scores(X, labels, distances, seed, silhouette_sample)
+    row = {"model": model, "pca": variant, "n_components": X.shape[1], "k": k, **scores}
+    write_table(pd.DataFrame([row], columns=KSCAN_COLUMNS), out_tsv)
+    log.info("kscan: %s %s k=%d %s", model, variant, k,
+             ", ".join(f"{key} {value:.4g}" for key, value in scores.items()))
+
+
+def summarize_kscan(row_tsvs, out_scan, out_suggested):
+    """Gather k-scan rows (sorted by model, pca, k) and the suggested k per variant."""
+    scan = pd.concat([pd.read_csv(p, sep="\t") for p in row_tsvs], ignore_index=True)
+    scan = scan.sort_values(["model", "pca", "k"], kind="stable").reset_index(drop=True)
+    write_table(scan[KSCAN_COLUMNS], out_scan)
+    write_table(clustering.suggest_k(scan), out_suggested)
+
+
+def concat_tables(tsvs, out_tsv):
+    """Concatenate TSV tables with the same columns, in the order given."""
+    write_table(pd.concat([pd.read_csv(p, sep="\t") for p in tsvs], ignore_index=True), out_tsv)
+
+
+def plot_kscan(scan_tsv, suggested_tsv, model, out_png):
+    """The k-scan figure of one model."""
+    plots.plot_kscan(pd.read_csv(scan_tsv, sep="\t"), pd.read_csv(suggested_tsv, sep="\t"),
+                     model, out_png)
+
+
+# --- final clusterings ------------------------------------------------------------
+
+def cluster_kmeans(reduced_npy, images_parquet, model, variant, k, seed, n_init, max_iter,
+                   out_assignments, out_centroids, out_sizes):
+    """A final KMeans clustering on all rows.
+
+    Outputs: ``assignments.parquet`` (paths, cluster int32, distance float32; schema
+    metadata model, pca, n_components, k), ``centroids.npy`` (k, n_components) float32
+    and ``sizes.tsv`` (cluster, size, share, mean_distance, p90_distance).
+    """
+    X = np.load(reduced_npy, mmap_mode="r")
+    centroids = clustering.fit_kmeans(X, k, seed, n_init, max_iter, fit_sample=0)
+    labels, distances = clustering.assign(X, centroids)
+    paths = pq.read_table(images_parquet, columns=["paths"]).column("paths")
+    metadata = {"model": model, "pca": variant, "n_components": str(X.shape[1]), "k": str(k)}
+    table = pa.table({"paths": paths, "cluster": labels, "distance": distances})
+    table = table.replace_schema_metadata({f"descluster.{key}": value for key, value in metadata.items()})
+    with atomic_output(out_assignments) as tmp:
+        pq.write_table(table, tmp)
+    save_npy_atomic(out_centroids, centroids)
+    write_table(cluster_sizes(labels, distances, k), out_sizes)
+    log.info("kmeans: %s %s k=%d, cluster sizes %d..%d", model, variant, k,
+             np.bincount(labels, minlength=k).min(), np.bincount(labels, minlength=k).max())
+
+
+def cluster_sizes(labels, distances, k):
+    """Per cluster: size, share of all rows, mean and 90th-percentile distance to the centroid."""
+    frame = pd.DataFrame({"cluster": labels, "distance": distances.astype(np.float64)})
+    grouped = frame.groupby("cluster")["distance"]
+    sizes = pd.DataFrame({"cluster": np.arange(k)})
+    sizes["size"] = np.bincount(labels, minlength=k)
+    sizes["share"] = sizes["size"] / len(labels)
+    sizes["mean_distance"] = sizes["cluster"].map(grouped.mean())
+    sizes["p90_distance"] = sizes["cluster"].map(grouped.quantile(0.9))
+    return sizes
+
+
+def clustering_metadata(assignments_parquet):
+    """model, pca, n_components and k of an assignments file, from its schema metadata."""
+    metadata = pq.read_schema(assignments_parquet).metadata
+    values = {key.decode().removeprefix("descluster."): value.decode()
+              for key, value in metadata.items() if key.startswith(b"descluster.")}
+    return {"model": values["model"], "pca": values["pca"],
+            "n_components": int(values["n_components"]), "k": int(values["k"])}
+
+
+# --- validation -------------------------------------------------------------------
+
+VALIDATION_COLUMNS = ["model", "pca", "n_components", "k", "attribute", "n_labelled", "ari",
+                      "nmi", "v_measure", "purity"]
+
+
+def validate_clusterings(assignment_parquets, attributes_csv, out_validation, out_ranking):
+    """Score every final clustering against every ground-truth attribute; rank models."""
+    attributes = ingest.read_paths_table(attributes_csv, source_label="attributes")
+    attributes = attributes.drop(columns=["path_original"])
+    rows = []
+    for path in assignment_parquets:
+        meta = clustering_metadata(path)
+        assignments = pd.read_parquet(path, columns=["paths", "cluster"])
+        for scores in evaluate.validate_clustering(assignments, attributes):
+            rows.append({**meta, **scores})
+    if not rows:
+        raise InputError(
+            f"{attributes_csv}: no attribute column with two or more known values matches "
+            "the clustered images"
+        )
+    validation = pd.DataFrame(rows, columns=VALIDATION_COLUMNS)
+    write_table(validation, out_validation)
+    write_table(evaluate.rank_models(validation), out_ranking)
+
+
+# --- per-model digest -------------------------------------------------------------
+
+def summarize_model(variants_tsv, suggested_tsv, sizes_tsvs, final_clusterings, model, out_tsv):
+    """One table per model: each variant's components and variance, suggested k, final clusterings.
+
+    Parameters
+    ----------
+    sizes_tsvs : list of path
+        ``sizes.tsv`` of each final clustering, aligned with ``final_clusterings``.
+    final_clusterings : list of (str, int)
+        (pca, k) of each final clustering.
+    """
+    variants = pd.read_csv(variants_tsv, sep="\t")
+    suggested = pd.read_csv(suggested_tsv, sep="\t")[["pca", "suggested_k"]]
+    digest = variants[["pca", "n_components", "explained_variance"]].merge(suggested, on="pca")
+    finals = pd.DataFrame([
+        {"pca": variant, "k": k, "smallest_cluster": int(sizes["size"].min()),
+         "largest_cluster": int(sizes["size"].max())}
+        for (variant, k), sizes in zip(final_clusterings,
+                                       (pd.read_csv(p, sep="\t") for p in sizes_tsvs))
+    ], columns=["pca", "k", "smallest_cluster", "largest_cluster"])
+    digest = digest.merge(finals, on="pca", how="left")
+    digest.insert(0, "model", model)
+    write_table(digest, out_tsv)

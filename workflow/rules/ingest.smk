@@ -1,0 +1,41 @@
+# Ingest: check the paths file and every descriptor file; store them as Parquet.
+
+
+rule ingest_paths:
+    input:
+        paths=config["images"]["paths"],
+    output:
+        images="results/ingest/images.parquet",
+    log:
+        "results/logs/ingest_paths.log",
+    benchmark:
+        "results/benchmarks/ingest_paths.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(300, 10),
+        runtime=runtime_min(2, 10),
+    conda:
+        ENV
+    script:
+        "../../scripts/ingest_paths.py"
+
+
+rule ingest_descriptors:
+    input:
+        descriptors=lambda wildcards: config["descriptors"][wildcards.model],
+        images="results/ingest/images.parquet",
+    output:
+        descriptors="results/ingest/{model}.parquet",
+    log:
+        "results/logs/ingest_descriptors/{model}.log",
+    benchmark:
+        "results/benchmarks/ingest_descriptors/{model}.tsv"
+    threads: 1
+    resources:
+        # the array is held once; a protocol-2 pickle needs about 2.3x while loading
+        mem_mb=mem_mb(800, 1.4),
+        runtime=runtime_min(3, 4),
+    conda:
+        ENV
+    script:
+        "../../scripts/ingest_descriptors.py"

@@ -1,0 +1,60 @@
+# Final KMeans clusterings at the configured k values, and each model's digest.
+
+
+rule cluster_kmeans:
+    input:
+        reduced="results/pca/{model}/{pca}/reduced.npy",
+        images="results/ingest/images.parquet",
+    output:
+        assignments="results/clusters/{model}/{pca}/k{k}/assignments.parquet",
+        centroids="results/clusters/{model}/{pca}/k{k}/centroids.npy",
+        sizes=report(
+            "results/clusters/{model}/{pca}/k{k}/sizes.tsv",
+            caption="../report/sizes.rst",
+            category="Clusterings",
+            subcategory="{model}",
+            labels={"variant": "{pca}", "k": "{k}"},
+        ),
+    params:
+        seed=config["seed"],
+        n_init=config["clustering"]["n_init"],
+        max_iter=config["clustering"]["max_iter"],
+    log:
+        "results/logs/cluster_kmeans/{model}/{pca}/k{k}.log",
+    benchmark:
+        "results/benchmarks/cluster_kmeans/{model}/{pca}/k{k}.tsv"
+    threads: 2
+    resources:
+        mem_mb=mem_mb(800, 3),
+        runtime=runtime_min(5, 30),
+    conda:
+        ENV
+    script:
+        "../../scripts/cluster_kmeans.py"
+
+
+rule summarize_model:
+    input:
+        variants="results/pca/{model}/variants.tsv",
+        suggested="results/kscan/{model}/suggested_k.tsv",
+        sizes=lambda wildcards: clustering_files("sizes.tsv", [wildcards.model]),
+    output:
+        digest=report(
+            "results/summary/models/{model}.tsv",
+            caption="../report/model_digest.rst",
+            category="Models",
+        ),
+    params:
+        final_clusterings=lambda wildcards: final_clusterings(wildcards.model),
+    log:
+        "results/logs/summarize_model/{model}.log",
+    benchmark:
+        "results/benchmarks/summarize_model/{model}.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        ENV
+    script:
+        "../../scripts/summarize_model.py"

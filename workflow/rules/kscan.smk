@@ -1,0 +1,117 @@
+# k-scan: one KMeans per (model, variant, k) with its validity indices, then tables and plots.
+
+
+rule scan_k:
+    input:
+        reduced="results/pca/{model}/{pca}/reduced.npy",
+    output:
+        row="results/kscan/{model}/{pca}/k{k}.tsv",
+    params:
+        seed=config["seed"],
+        n_init=config["clustering"]["kscan_n_init"],
+        max_iter=config["clustering"]["max_iter"],
+        fit_sample=config["clustering"]["kscan_fit_sample"],
+        silhouette_sample=config["clustering"]["silhouette_sample"],
+    log:
+        "results/logs/scan_k/{model}/{pca}/k{k}.log",
+    benchmark:
+        "results/benchmarks/scan_k/{model}/{pca}/k{k}.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(600, 2),
+        runtime=runtime_min(5, 20),
+    conda:
+        ENV
+    script:
+        "../../scripts/scan_k.py"
+
+
+rule summarize_kscan:
+    input:
+        rows=kscan_rows,
+    output:
+        scan="results/kscan/{model}/kscan.tsv",
+        suggested="results/kscan/{model}/suggested_k.tsv",
+    log:
+        "results/logs/summarize_kscan/{model}.log",
+    benchmark:
+        "results/benchmarks/summarize_kscan/{model}.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        ENV
+    script:
+        "../../scripts/summarize_kscan.py"
+
+
+rule collect_kscan:
+    input:
+        tables=expand("results/kscan/{model}/kscan.tsv", model=MODELS),
+    output:
+        table=report(
+            "results/summary/kscan.tsv",
+            caption="../report/kscan_table.rst",
+            category="k-scan",
+        ),
+    log:
+        "results/logs/collect_kscan.log",
+    benchmark:
+        "results/benchmarks/collect_kscan.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        ENV
+    script:
+        "../../scripts/collect_tables.py"
+
+
+rule collect_suggested_k:
+    input:
+        tables=expand("results/kscan/{model}/suggested_k.tsv", model=MODELS),
+    output:
+        table=report(
+            "results/summary/suggested_k.tsv",
+            caption="../report/suggested_k.rst",
+            category="k-scan",
+        ),
+    log:
+        "results/logs/collect_suggested_k.log",
+    benchmark:
+        "results/benchmarks/collect_suggested_k.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        ENV
+    script:
+        "../../scripts/collect_tables.py"
+
+
+rule plot_kscan:
+    input:
+        scan="results/kscan/{model}/kscan.tsv",
+        suggested="results/kscan/{model}/suggested_k.tsv",
+    output:
+        plot=report(
+            "results/plots/kscan_{model}.png",
+            caption="../report/kscan.rst",
+            category="k-scan",
+            subcategory="{model}",
+        ),
+    log:
+        "results/logs/plot_kscan/{model}.log",
+    benchmark:
+        "results/benchmarks/plot_kscan/{model}.tsv"
+    threads: 1
+    resources:
+        mem_mb=800,
+        runtime=5,
+    conda:
+        ENV
+    script:
+        "../../scripts/plot_kscan.py"

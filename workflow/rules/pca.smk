@@ -1,0 +1,60 @@
+# PCA: one fit per model (at its largest variant), then one reduced matrix per variant.
+
+
+rule fit_pca:
+    input:
+        descriptors="results/ingest/{model}.parquet",
+    output:
+        fit="results/pca/{model}/pca.npz",
+        curve=report(
+            "results/pca/{model}/explained_variance.tsv",
+            caption="../report/explained_variance_table.rst",
+            category="PCA",
+            subcategory="{model}",
+        ),
+        variants="results/pca/{model}/variants.tsv",
+        plot=report(
+            "results/pca/{model}/explained_variance.png",
+            caption="../report/explained_variance.rst",
+            category="PCA",
+            subcategory="{model}",
+        ),
+    params:
+        variants=lambda wildcards: config["pca"][wildcards.model],
+        method=config["pca_method"],
+        batch_rows=config["pca_batch_rows"],
+    log:
+        "results/logs/fit_pca/{model}.log",
+    benchmark:
+        "results/benchmarks/fit_pca/{model}.tsv"
+    threads: 2
+    resources:
+        mem_mb=mem_mb(1500, 0.05),
+        runtime=runtime_min(3, 6),
+    conda:
+        ENV
+    script:
+        "../../scripts/fit_pca.py"
+
+
+rule reduce_pca:
+    input:
+        descriptors="results/ingest/{model}.parquet",
+        fit="results/pca/{model}/pca.npz",
+        variants="results/pca/{model}/variants.tsv",
+    output:
+        reduced="results/pca/{model}/{pca}/reduced.npy",
+    params:
+        batch_rows=config["pca_batch_rows"],
+    log:
+        "results/logs/reduce_pca/{model}/{pca}.log",
+    benchmark:
+        "results/benchmarks/reduce_pca/{model}/{pca}.tsv"
+    threads: 2
+    resources:
+        mem_mb=mem_mb(1200, 0.05),
+        runtime=runtime_min(2, 3),
+    conda:
+        ENV
+    script:
+        "../../scripts/reduce_pca.py"

@@ -1,0 +1,30 @@
+# Validation of every final clustering against ground-truth attributes (when configured).
+
+
+rule validate_clusterings:
+    input:
+        assignments=clustering_files("assignments.parquet"),
+        attributes=config["attributes"] or [],
+    output:
+        validation=report(
+            "results/summary/validation.tsv",
+            caption="../report/validation.rst",
+            category="Validation",
+        ),
+        ranking=report(
+            "results/summary/model_ranking.tsv",
+            caption="../report/model_ranking.rst",
+            category="Validation",
+        ),
+    log:
+        "results/logs/validate_clusterings.log",
+    benchmark:
+        "results/benchmarks/validate_clusterings.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(800, 4),
+        runtime=runtime_min(5, 20),
+    conda:
+        ENV
+    script:
+        "../../scripts/validate_clusterings.py"
