@@ -66,10 +66,9 @@ def _describe(error):
     if error.validator == "oneOf" and error.context:
         expected = "an integer >= 1 (components) or a float in (0, 1) (explained-variance fraction)"
         return f"{error.instance!r} is not valid; expected {expected}"
-    if error.validator == "additionalProperties":
-        return error.message.replace("Additional properties are not allowed", "unknown key(s)")
-    if error.validator == "propertyNames":
-        return f"model name {error.instance!r} must match {error.schema.get('pattern')}"
+    if "propertyNames" in error.schema_path:
+        return (f"model name {error.instance!r} must start with a letter or digit and hold "
+                "only letters, digits, '_', '.' or '-'")
     return error.message
 
 
@@ -97,6 +96,12 @@ def validate_config(config, schema_path, source="config"):
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), e.path))
     if errors:
         error = errors[0]
+        if error.validator == "additionalProperties":
+            unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            parent = _key_path(error)
+            key = unknown[0] if parent == "(top level)" else f"{parent}.{unknown[0]}"
+            allowed = ", ".join(error.schema.get("properties", {}))
+            raise InputError(f"{source}: key '{key}': unknown key; expected one of: {allowed}")
         raise InputError(f"{source}: key '{_key_path(error)}': {_describe(error)}")
     _check_cross_keys(config, source)
     for model in config["descriptors"]:

@@ -36,13 +36,13 @@ MODEL_DIMS = {"efficientnet-b7": 2560, "osnet": 512, "vdc_color": 128, "vdc_type
 
 # Per model: weight of each latent factor, noise, outlier strengths, output transform.
 _MODEL_SPECS = {
-    "efficientnet-b7": {"weights": {"type": 0.35, "colour": 0.25, "view": 0.5, "camera": 1.6},
+    "efficientnet-b7": {"weights": {"type": 0.35, "colour": 0.25, "view": 0.3, "camera": 1.6},
                         "noise": 0.9, "outlier": 2.0, "transform": "swish"},
     "osnet": {"weights": {"type": 1.5, "colour": 1.5, "view": 1.3, "camera": 0.3},
               "noise": 0.55, "outlier": 3.2, "transform": "relu_heavy"},
     "vdc_color": {"weights": {"type": 0.2, "colour": 1.7, "view": 0.2, "camera": 0.3},
                   "noise": 0.6, "outlier": 2.2, "transform": "linear"},
-    "vdc_type": {"weights": {"type": 0.4, "colour": 0.3, "view": 0.35, "camera": 0.45},
+    "vdc_type": {"weights": {"type": 0.4, "colour": 0.3, "view": 0.15, "camera": 0.45},
                  "noise": 1.1, "outlier": 1.6, "transform": "relu"},
 }
 
@@ -95,15 +95,20 @@ def make_attributes(n_images, seed):
     return frame.iloc[order].reset_index(drop=True)
 
 
+def _codes(values, vocabulary):
+    """Index of each value in the vocabulary, -1 for anything else (missing, 'none')."""
+    index = {name: i for i, name in enumerate(vocabulary)}
+    return values.map(index).fillna(-1).astype(int).to_numpy()
+
+
 def _factor_codes(attributes):
     codes = {
-        "type": pd.Categorical(attributes["type"], categories=TYPES).codes,
-        "colour": pd.Categorical(attributes["colour"], categories=COLOURS).codes,
-        "view": pd.Categorical(attributes["view"], categories=VIEWS).codes,
+        "type": _codes(attributes["type"], TYPES),
+        "colour": _codes(attributes["colour"], COLOURS),
+        "view": _codes(attributes["view"], VIEWS),
         "camera": attributes["camera"].str[1:].astype(int).to_numpy(),
     }
-    outlier = pd.Categorical(attributes["outlier"], categories=OUTLIER_KINDS).codes
-    return codes, outlier
+    return codes, _codes(attributes["outlier"], OUTLIER_KINDS)
 
 
 def _transform(x, kind, scale):

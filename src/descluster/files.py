@@ -182,6 +182,19 @@ def atomic_output(path):
             tmp.unlink()
 
 
+def _format_cell(value):
+    if isinstance(value, float):
+        return "%.6g" % value if value == value else ""  # NaN as an empty cell, as pandas writes it
+    return str(value)
+
+
+def write_rows(rows, columns, path):
+    """Write dict rows as TSV with the formatting of :func:`write_table`, without pandas."""
+    lines = ["\t".join(columns)]
+    lines += ["\t".join(_format_cell(row[c]) for c in columns) for row in rows]
+    write_text_atomic(path, "\n".join(lines) + "\n")
+
+
 def write_text_atomic(path, text):
     """Write a text file atomically (UTF-8)."""
     with atomic_output(path) as tmp:

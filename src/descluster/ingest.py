@@ -30,6 +30,16 @@ def normalise_path(path):
     return path.replace("\\", "/")
 
 
+def _first_non_utf8_line(path):
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return None
+
+
 def read_paths_table(path, source_label="images.paths"):
     """Read and check a CSV whose column 'paths' names one image per row.
 
@@ -50,8 +60,9 @@ def read_paths_table(path, source_label="images.paths"):
                             encoding_errors="strict")
     except FileNotFoundError:
         raise InputError(f"{path}: {source_label} file not found") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (bad byte at offset {exc.start})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text (first bad byte on line "
+                         f"{_first_non_utf8_line(path)}); save the file as UTF-8") from None
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: file is empty; expected a CSV with a 'paths' column") from None
     except pd.errors.ParserError as exc:
@@ -113,7 +124,8 @@ def check_descriptor_array(array, source, n_paths, chunk_rows=65536):
     if np.issubdtype(array.dtype, np.floating):  # integers are always finite in float32
         bad_rows = []
         for start in range(0, n_rows, chunk_rows):
-            chunk = np.asarray(array[start:start + chunk_rows], dtype=np.float32)
+            with np.errstate(over="ignore"):  # overflow to inf is what is being looked for
+                chunk = np.asarray(array[start:start + chunk_rows], dtype=np.float32)
             bad = ~np.isfinite(chunk).all(axis=1)
             bad_rows.extend((np.flatnonzero(bad) + start).tolist())
         if bad_rows:

@@ -9,15 +9,13 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from descluster import clustering, demo, evaluate, ingest, pca, plots
 from descluster.config import variant_name
 from descluster.errors import InputError
-from descluster.files import (atomic_output, load_descriptor_array, partial_path,
-                              save_npy_atomic, write_table)
+from descluster.files import atomic_output, partial_path, save_npy_atomic, write_rows, write_table
+
+# Heavy libraries (pandas, pyarrow, matplotlib, scikit-learn) are imported inside the
+# steps that use them: the k-scan runs hundreds of short jobs, each a new process.
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +32,8 @@ def make_demo(descriptor_paths, paths_csv, attributes_csv, images_dir, n_images,
     images_dir : path
         Folder of the thumbnails (created empty when ``thumbnails`` is false).
     """
+    from descluster import demo
+
     attributes = demo.make_attributes(n_images, seed)
     for model, path in descriptor_paths.items():
         demo.write_pickle(demo.make_descriptors(attributes, model, seed), path)
@@ -54,6 +54,8 @@ def make_demo(descriptor_paths, paths_csv, attributes_csv, images_dir, n_images,
 
 def ingest_paths(paths_csv, out_parquet):
     """Check the paths file and write ``row``, ``paths`` (normalised), ``path_original``."""
+    from descluster import ingest
+
     table = ingest.read_paths_table(paths_csv)
     table = table[["paths", "path_original"]]
     table.insert(0, "row", np.arange(len(table), dtype=np.int64))
@@ -64,6 +66,11 @@ def ingest_paths(paths_csv, out_parquet):
 
 def ingest_descriptors(descriptor_path, images_parquet, out_parquet):
     """Load a descriptor file safely, check it against the paths, write it as Parquet."""
+    import pandas as pd
+
+    from descluster import ingest
+    from descluster.files import load_descriptor_array
+
     paths = pd.read_parquet(images_parquet, columns=["paths"])["paths"]
     array = load_descriptor_array(descriptor_path)
     log.info("ingest: %s holds %s %s", descriptor_path, array.shape, array.dtype)
@@ -80,6 +87,10 @@ def fit_pca(descriptors_parquet, variants, method, batch_rows, model, out_fit, o
     Outputs: the fit (.npz), the explained-variance curve (TSV and PNG) and
     ``variants.tsv`` (pca, variant, n_components, explained_variance).
     """
+    import pandas as pd
+
+    from descluster import ingest, pca, plots
+
     n_rows, n_cols = ingest.descriptor_shape(descriptors_parquet)
     pca.check_variants(variants, n_rows, n_cols, f"config key 'pca.{model}'")
     n_keep = pca.components_to_fit(variants, n_rows, n_cols, batch_rows, method)
@@ -118,6 +129,10 @@ def fit_pca(descriptors_parquet, variants, method, batch_rows, model, out_fit, o
 
 def reduce_pca(descriptors_parquet, fit_path, variants_tsv, variant, batch_rows, out_npy):
     """Project every row on a variant's components: ``out_npy`` is (n, n_components) float32."""
+    import pandas as pd
+
+    from descluster import ingest, pca
+
     fit = pca.load_fit(fit_path)
     table = pd.read_csv(variants_tsv, sep="\t")
     n_components = int(table.loc[table["pca"] == variant, "n_components"].iloc[0])
@@ -144,18 +159,24 @@ KSCAN_COLUMNS = ["model", "pca", "n_components", "k", "inertia", "calinski_harab
 def scan_k(reduced_npy, model, variant, k, seed, n_init, max_iter, fit_sample,
            silhouette_sample, out_tsv):
     """One k of the k-scan: fit KMeans (on a sample), assign all rows, score; one TSV row."""
+    from descluster import clustering
+
     X = np.load(reduced_npy, mmap_mode="r")
     centroids = clustering.fit_kmeans(X, k, seed, n_init, max_iter, fit_sample)
     labels, distances = clustering.assign(X, centroids)
     scores = clustering.validity_scores(X, labels, distances, seed, silhouette_sample)
     row = {"model": model, "pca": variant, "n_components": X.shape[1], "k": k, **scores}
-    write_table(pd.DataFrame([row], columns=KSCAN_COLUMNS), out_tsv)
+    write_rows([row], KSCAN_COLUMNS, out_tsv)
     log.info("kscan: %s %s k=%d %s", model, variant, k,
              ", ".join(f"{key} {value:.4g}" for key, value in scores.items()))
 
 
 def summarize_kscan(row_tsvs, out_scan, out_suggested):
     """Gather k-scan rows (sorted by model, pca, k) and the suggested k per variant."""
+    import pandas as pd
+
+    from descluster import clustering
+
     scan = pd.concat([pd.read_csv(p, sep="\t") for p in row_tsvs], ignore_index=True)
     scan = scan.sort_values(["model", "pca", "k"], kind="stable").reset_index(drop=True)
     write_table(scan[KSCAN_COLUMNS], out_scan)
@@ -164,11 +185,17 @@ def summarize_kscan(row_tsvs, out_scan, out_suggested):
 
 def concat_tables(tsvs, out_tsv):
     """Concatenate TSV tables with the same columns, in the order given."""
+    import pandas as pd
+
     write_table(pd.concat([pd.read_csv(p, sep="\t") for p in tsvs], ignore_index=True), out_tsv)
 
 
 def plot_kscan(scan_tsv, suggested_tsv, model, out_png):
     """The k-scan figure of one model."""
+    import pandas as pd
+
+    from descluster import plots
+
     plots.plot_kscan(pd.read_csv(scan_tsv, sep="\t"), pd.read_csv(suggested_tsv, sep="\t"),
                      model, out_png)
 
@@ -183,6 +210,11 @@ def cluster_kmeans(reduced_npy, images_parquet, model, variant, k, seed, n_init,
     metadata model, pca, n_components, k), ``centroids.npy`` (k, n_components) float32
     and ``sizes.tsv`` (cluster, size, share, mean_distance, p90_distance).
     """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from descluster import clustering
+
     X = np.load(reduced_npy, mmap_mode="r")
     centroids = clustering.fit_kmeans(X, k, seed, n_init, max_iter, fit_sample=0)
     labels, distances = clustering.assign(X, centroids)
@@ -200,6 +232,8 @@ def cluster_kmeans(reduced_npy, images_parquet, model, variant, k, seed, n_init,
 
 def cluster_sizes(labels, distances, k):
     """Per cluster: size, share of all rows, mean and 90th-percentile distance to the centroid."""
+    import pandas as pd
+
     frame = pd.DataFrame({"cluster": labels, "distance": distances.astype(np.float64)})
     grouped = frame.groupby("cluster")["distance"]
     sizes = pd.DataFrame({"cluster": np.arange(k)})
@@ -212,6 +246,8 @@ def cluster_sizes(labels, distances, k):
 
 def clustering_metadata(assignments_parquet):
     """model, pca, n_components and k of an assignments file, from its schema metadata."""
+    import pyarrow.parquet as pq
+
     metadata = pq.read_schema(assignments_parquet).metadata
     values = {key.decode().removeprefix("descluster."): value.decode()
               for key, value in metadata.items() if key.startswith(b"descluster.")}
@@ -227,6 +263,10 @@ VALIDATION_COLUMNS = ["model", "pca", "n_components", "k", "attribute", "n_label
 
 def validate_clusterings(assignment_parquets, attributes_csv, out_validation, out_ranking):
     """Score every final clustering against every ground-truth attribute; rank models."""
+    import pandas as pd
+
+    from descluster import evaluate, ingest
+
     attributes = ingest.read_paths_table(attributes_csv, source_label="attributes")
     attributes = attributes.drop(columns=["path_original"])
     rows = []
@@ -257,6 +297,8 @@ def summarize_model(variants_tsv, suggested_tsv, sizes_tsvs, final_clusterings, 
     final_clusterings : list of (str, int)
         (pca, k) of each final clustering.
     """
+    import pandas as pd
+
     variants = pd.read_csv(variants_tsv, sep="\t")
     suggested = pd.read_csv(suggested_tsv, sep="\t")[["pca", "suggested_k"]]
     digest = variants[["pca", "n_components", "explained_variance"]].merge(suggested, on="pca")

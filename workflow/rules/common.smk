@@ -1,9 +1,8 @@
 # Helpers shared by the rule files: validated config, model/variant/k lists, targets, resources.
 
 import re
+import sys
 from pathlib import Path
-
-from snakemake.exceptions import WorkflowError
 
 from descluster.config import (
     VARIANT_PATTERN,
@@ -26,10 +25,28 @@ def _validated_config():
         validate_config(
             config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml", CONFIG_SOURCE
         )
+        _check_input_files()
         check_config_against_rows(config, _n_images(), CONFIG_SOURCE)
     except InputError as exc:
-        raise WorkflowError(f"descluster: {exc}") from None
+        # one line and a non-zero exit, before any job: no stack for a config mistake
+        sys.exit(f"descluster: config error: {exc}")
     return config
+
+
+def _made_by_demo(path):
+    return str(path).startswith(f"{DEMO_DIR}/")
+
+
+def _check_input_files():
+    """Input files named in the config exist (or are made by the demo rule)."""
+    named = [(f"descriptors.{m}", p) for m, p in config["descriptors"].items()]
+    named += [("images.paths", config["images"]["paths"]), ("attributes", config["attributes"])]
+    for key, path in named:
+        if path and not _made_by_demo(path) and not Path(path).is_file():
+            raise InputError(f"key '{key}': file {path} not found")
+    root = config["images"]["root"]
+    if root and not _made_by_demo(f"{root}/") and not Path(root).is_dir():
+        raise InputError(f"key 'images.root': folder {root} not found")
 
 
 def _n_images():
@@ -37,9 +54,7 @@ def _n_images():
     paths_csv = config["images"]["paths"]
     if Path(paths_csv).is_file():
         return len(read_paths_table(paths_csv))
-    if paths_csv == DEMO_PATHS_CSV:
-        return config["demo"]["n_images"]
-    raise InputError(f"key 'images.paths': file {paths_csv} not found")
+    return config["demo"]["n_images"]  # made by the demo rule (checked above)
 
 
 _validated_config()
@@ -81,12 +96,11 @@ def kscan_rows(wildcards):
     ]
 
 
-def model_targets(model):
-    """Every output of one model's branch."""
+def model_outputs(model):
+    """The outputs of one model's branch that its digest (results/summary/models/M.tsv) waits for."""
     return [
         f"results/pca/{model}/explained_variance.png",
         f"results/plots/kscan_{model}.png",
-        f"results/summary/models/{model}.tsv",
         *clustering_files("assignments.parquet", [model]),
     ]
 
@@ -95,7 +109,7 @@ def all_targets():
     targets = [
         "results/summary/kscan.tsv",
         "results/summary/suggested_k.tsv",
-        *[t for model in MODELS for t in model_targets(model)],
+        *[f"results/summary/models/{model}.tsv" for model in MODELS],
     ]
     if config["attributes"] and clustering_files("assignments.parquet"):
         targets += ["results/summary/validation.tsv", "results/summary/model_ranking.tsv"]

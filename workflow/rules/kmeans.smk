@@ -38,6 +38,8 @@ rule summarize_model:
         variants="results/pca/{model}/variants.tsv",
         suggested="results/kscan/{model}/suggested_k.tsv",
         sizes=lambda wildcards: clustering_files("sizes.tsv", [wildcards.model]),
+        # the digest is the target of a whole model branch: `snakemake results/summary/models/M.tsv`
+        branch=lambda wildcards: model_outputs(wildcards.model),
     output:
         digest=report(
             "results/summary/models/{model}.tsv",

@@ -1,0 +1,82 @@
+"""Shared test helpers: repository paths, numpy-1.x-style pickles, workflow runs."""
+
+import os
+import pickle
+import pickletools
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REAL_DATA = REPO_ROOT.parent / "shared" / "real" / "office-dslr"
+
+
+def numpy1_pickle_bytes(array, protocol):
+    """Pickle bytes of ``array`` naming ``numpy.core.multiarray``, as numpy 1.x wrote them.
+
+    numpy 2 writes ``numpy._core.multiarray``; the real descriptor files were written by
+    numpy 1.x. Protocols 2 and 3 name globals in text lines; protocol 4 names them in
+    length-prefixed strings inside a frame whose length is adjusted here.
+    """
+    data = pickle.dumps(array, protocol=protocol)
+    if protocol < 4:
+        return data.replace(b"numpy._core.multiarray\n", b"numpy.core.multiarray\n")
+    old, new = b"numpy._core.multiarray", b"numpy.core.multiarray"
+    old_op = b"\x8c" + bytes([len(old)]) + old  # SHORT_BINUNICODE
+    new_op = b"\x8c" + bytes([len(new)]) + new
+    assert data.count(old_op) == 1
+    frame_at = next(pos for op, _, pos in pickletools.genops(data) if op.name == "FRAME")
+    frame_len = int.from_bytes(data[frame_at + 1:frame_at + 9], "little")
+    patched = (data[:frame_at + 1] + (frame_len - (len(old) - len(new))).to_bytes(8, "little")
+               + data[frame_at + 9:])
+    return patched.replace(old_op, new_op)
+
+
+def write_config(path, config):
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def run_snakemake(workdir, *args, check=True, timeout=900):
+    """Run the repository's workflow from ``workdir``, as a user would from their project folder."""
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO_ROOT / "Snakefile"), *args]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SNAKEMAKE")}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env,
+                            cwd=workdir)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed ({result.returncode}):\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
+def tiny_demo_config(n_images=600, thumbnails=False):
+    """A small version of the shipped config: all four demo models, a short k-scan."""
+    with open(REPO_ROOT / "config" / "config.yaml", encoding="utf-8") as handle:
+        config = yaml.safe_load(handle)
+    config["pca"] = {"efficientnet-b7": [20], "osnet": [12, 0.9], "vdc_color": [4],
+                     "vdc_type": [3]}
+    config["k_range"] = [2, 5]
+    config["kmeans"] = {"efficientnet-b7": [4], "osnet": [4, 6], "vdc_color": [3],
+                        "vdc_type": [3]}
+    config["clustering"] = {"n_init": 2, "silhouette_sample": 300}
+    config["demo"] = {"n_images": n_images, "thumbnails": thumbnails}
+    return config
+
+
+@pytest.fixture(scope="session")
+def real_data():
+    if not REAL_DATA.is_dir():
+        pytest.skip(f"real test data not found at {REAL_DATA} (shared/real beside the repository)")
+    return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def snakemake_available():
+    if shutil.which("snakemake") is None:
+        pytest.skip("snakemake is not installed")

@@ -1,0 +1,43 @@
+"""External validation and model ranking."""
+
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from descluster import evaluate
+
+
+def test_purity_by_hand():
+    truth = ["a", "a", "b", "b", "b", "c"]
+    labels = [0, 0, 0, 1, 1, 1]
+    # cluster 0: a,a,b -> 2 ; cluster 1: b,b,c -> 2 ; purity 4/6
+    assert evaluate.purity(truth, labels) == pytest.approx(4 / 6)
+
+
+def test_missing_values_are_left_out():
+    assignments = pd.DataFrame({"paths": list("abcdef"), "cluster": [0, 0, 1, 1, 2, 2]})
+    attributes = pd.DataFrame({"paths": list("abcdef"),
+                               "colour": ["red", "red", "blue", "blue", "", ""],
+                               "constant": ["x"] * 6})
+    rows = evaluate.validate_clustering(assignments, attributes)
+    assert [r["attribute"] for r in rows] == ["colour"]  # a single-valued attribute says nothing
+    assert rows[0]["n_labelled"] == 4
+    assert rows[0]["ari"] == pytest.approx(1.0)
+    assert rows[0]["purity"] == 1.0
+
+
+def test_rank_models_by_best_ari():
+    validation = pd.DataFrame({
+        "model": ["m1", "m1", "m2", "m3"], "pca": ["pca5", "pca5", "pca3", "var0.9"],
+        "n_components": [5, 5, 3, 7], "k": [3, 5, 3, 3], "attribute": "object",
+        "ari": [0.2, 0.6, 0.4, 0.9], "nmi": [0.3, 0.7, 0.5, 0.9],
+    })
+    ranking = evaluate.rank_models(validation)
+    assert ranking["model"].tolist() == ["m3", "m1", "m2"]
+    assert ranking["rank"].tolist() == [1, 2, 3]
+    assert ranking.loc[1, "k"] == 5 and ranking.loc[1, "best_ari"] == 0.6
+
+
+def test_agreement_scores_use_sklearn():
+    truth, labels = [0, 0, 1, 1, 2], [1, 1, 0, 0, 0]
+    assert evaluate.agreement_scores(truth, labels)["ari"] == pytest.approx(adjusted_rand_score(truth, labels))

@@ -1,0 +1,128 @@
+"""Safe loading of descriptor files and atomic outputs."""
+
+import os
+import pickle
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import numpy1_pickle_bytes
+from descluster.errors import InputError
+from descluster.files import atomic_output, load_descriptor_array, load_pickled_array
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.uint8])
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+def test_numpy2_pickles_of_every_protocol_load(tmp_path, protocol, dtype):
+    array = (np.arange(24).reshape(6, 4) * 1.5).astype(dtype)
+    path = tmp_path / "x.pickle"
+    path.write_bytes(pickle.dumps(array, protocol=protocol))
+    loaded = load_pickled_array(path)
+    assert loaded.dtype == dtype
+    np.testing.assert_array_equal(loaded, array)
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4])
+def test_numpy1_pickles_load(tmp_path, protocol):
+    array = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    data = numpy1_pickle_bytes(array, protocol)
+    assert b"numpy.core.multiarray" in data and b"numpy._core" not in data
+    path = tmp_path / "old.pickle"
+    path.write_bytes(data)
+    np.testing.assert_array_equal(load_pickled_array(path), array)
+
+
+class _RunsShell:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+class _RunsSubprocess:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import subprocess
+
+        return (subprocess.call, (["touch", str(self.marker)],))
+
+
+@pytest.mark.parametrize("payload", [_RunsShell, _RunsSubprocess])
+def test_malicious_pickle_is_refused_and_runs_nothing(tmp_path, payload):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pickle"
+    # the payload hides inside a list next to a real array
+    path.write_bytes(pickle.dumps([np.zeros((2, 2)), payload(marker)], protocol=4))
+    with pytest.raises(InputError, match=r"evil\.pickle: refused to load pickle: it names the global"):
+        load_pickled_array(path)
+    assert not marker.exists()
+
+
+def test_truncated_pickle(tmp_path):
+    path = tmp_path / "cut.pickle"
+    path.write_bytes(pickle.dumps(np.ones((100, 10)), protocol=4)[:500])
+    with pytest.raises(InputError, match=r"cut\.pickle: not a readable numpy array pickle.*truncated"):
+        load_pickled_array(path)
+
+
+def test_pickle_of_a_non_array(tmp_path):
+    path = tmp_path / "dict.pickle"
+    path.write_bytes(pickle.dumps({"a": 1}))
+    with pytest.raises(InputError, match=r"dict\.pickle: the pickle holds a dict, expected a numpy array"):
+        load_pickled_array(path)
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.pickle"
+    path.write_bytes(b"")
+    with pytest.raises(InputError, match=r"empty\.pickle: descriptor file is empty"):
+        load_descriptor_array(path)
+
+
+def test_npy_is_memory_mapped_and_object_npy_refused(tmp_path):
+    array = np.arange(12, dtype=np.float32).reshape(4, 3)
+    np.save(tmp_path / "a.npy", array)
+    loaded = load_descriptor_array(tmp_path / "a.npy")
+    assert isinstance(loaded, np.memmap)
+    np.testing.assert_array_equal(loaded, array)
+    np.save(tmp_path / "obj.npy", np.array([{"x": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(InputError, match=r"obj\.npy: not a plain \.npy array"):
+        load_descriptor_array(tmp_path / "obj.npy")
+
+
+def test_parquet_inputs(tmp_path):
+    array = np.random.default_rng(1).normal(size=(5, 3)).astype(np.float32)
+    vectors = pa.FixedSizeListArray.from_arrays(pa.array(array.ravel()), 3)
+    pq.write_table(pa.table({"paths": list("abcde"), "vector": vectors}), tmp_path / "l.parquet")
+    np.testing.assert_array_equal(load_descriptor_array(tmp_path / "l.parquet"), array)
+    pd.DataFrame(array, columns=["d0", "d1", "d2"]).to_parquet(tmp_path / "c.parquet")
+    np.testing.assert_array_equal(load_descriptor_array(tmp_path / "c.parquet"), array)
+    pd.DataFrame({"name": list("abcde")}).to_parquet(tmp_path / "s.parquet")
+    with pytest.raises(InputError, match=r"s\.parquet: expected one fixed-size-list column"):
+        load_descriptor_array(tmp_path / "s.parquet")
+
+
+def test_unknown_format(tmp_path):
+    (tmp_path / "x.csv").write_text("1,2\n")
+    with pytest.raises(InputError, match=r"x\.csv: unknown descriptor format '\.csv'"):
+        load_descriptor_array(tmp_path / "x.csv")
+
+
+def test_atomic_output_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out" / "table.tsv"
+    with pytest.raises(RuntimeError):
+        with atomic_output(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert not target.exists()
+    assert list((tmp_path / "out").iterdir()) == []
+    with atomic_output(target) as tmp:
+        tmp.write_text("whole")
+    assert target.read_text() == "whole"
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["table.tsv"]
