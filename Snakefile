@@ -19,6 +19,9 @@ include: "workflow/rules/pca.smk"
 include: "workflow/rules/kscan.smk"
 include: "workflow/rules/kmeans.smk"
 include: "workflow/rules/validate.smk"
+include: "workflow/rules/labels.smk"
+include: "workflow/rules/outliers.smk"
+include: "workflow/rules/site.smk"
 
 
 rule all:

@@ -55,7 +55,10 @@ def run_snakemake(workdir, *args, check=True, timeout=900):
     return result
 
 
-def tiny_demo_config(n_images=600, thumbnails=False):
+TINY_N_IMAGES = 600
+
+
+def tiny_demo_config(n_images=TINY_N_IMAGES, thumbnails=True):
     """A small version of the shipped config: all four demo models, a short k-scan."""
     with open(REPO_ROOT / "config" / "config.yaml", encoding="utf-8") as handle:
         config = yaml.safe_load(handle)
@@ -80,3 +83,13 @@ def real_data():
 def snakemake_available():
     if shutil.which("snakemake") is None:
         pytest.skip("snakemake is not installed")
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory, snakemake_available):
+    """The workflow run once on the tiny demo config with --cores 2: (workdir, config, result)."""
+    workdir = tmp_path_factory.mktemp("demo_run")
+    config = tiny_demo_config()
+    write_config(workdir / "config.yaml", config)
+    result = run_snakemake(workdir, "--cores", "2", "--configfile", "config.yaml")
+    return workdir, config, result

@@ -5,20 +5,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPO_ROOT, run_snakemake, tiny_demo_config, write_config
+from conftest import TINY_N_IMAGES as N_IMAGES
+from conftest import run_snakemake, tiny_demo_config, write_config
 
 pytestmark = pytest.mark.usefixtures("snakemake_available")
-
-N_IMAGES = 600
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("demo_run")
-    config = tiny_demo_config(N_IMAGES, thumbnails=True)
-    write_config(workdir / "config.yaml", config)
-    result = run_snakemake(workdir, "--cores", "2", "--configfile", "config.yaml")
-    return workdir, config, result
 
 
 def test_every_output_is_written(demo_run):

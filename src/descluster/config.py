@@ -103,10 +103,10 @@ def validate_config(config, schema_path, source="config"):
             allowed = ", ".join(error.schema.get("properties", {}))
             raise InputError(f"{source}: key '{key}': unknown key; expected one of: {allowed}")
         raise InputError(f"{source}: key '{_key_path(error)}': {_describe(error)}")
-    _check_cross_keys(config, source)
     for model in config["descriptors"]:
         config["pca"].setdefault(model, list(DEFAULT_PCA_VARIANTS))
         config["kmeans"].setdefault(model, [])
+    _check_cross_keys(config, source)
     return config
 
 
@@ -130,6 +130,15 @@ def _check_cross_keys(config, source):
     for model, ks in config["kmeans"].items():
         if len(set(ks)) != len(ks):
             raise InputError(f"{source}: key 'kmeans.{model}': a k value is listed twice: {ks}")
+    for i, entry in enumerate(config["labels"]):
+        model, pca, k = entry["clustering"].split("/")
+        finals = [f"{model}/{variant_name(v)}/k{kk}" for v in config["pca"].get(model, [])
+                  for kk in config["kmeans"].get(model, [])]
+        if entry["clustering"] not in finals:
+            raise InputError(
+                f"{source}: key 'labels[{i}].clustering': {entry['clustering']} is not a final "
+                f"clustering of this config (they are: {', '.join(finals) or 'none'})"
+            )
 
 
 def check_config_against_rows(config, n_rows, source="config"):

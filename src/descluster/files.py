@@ -4,6 +4,7 @@ import contextlib
 import io
 import os
 import pickle
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -193,6 +194,21 @@ def write_rows(rows, columns, path):
     lines = ["\t".join(columns)]
     lines += ["\t".join(_format_cell(row[c]) for c in columns) for row in rows]
     write_text_atomic(path, "\n".join(lines) + "\n")
+
+
+@contextlib.contextmanager
+def atomic_directory(path):
+    """Yield an empty temporary folder; it replaces ``path`` only if the block succeeds."""
+    path = Path(path)
+    staging = partial_path(path)
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+        shutil.rmtree(path, ignore_errors=True)
+        os.replace(staging, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_text_atomic(path, text):

@@ -88,3 +88,27 @@ def plot_kscan(scan, suggestions, model, path):
     fig.suptitle(f"{model}: k-scan (star = suggested k, lowest Davies-Bouldin)")
     fig.tight_layout()
     _save(fig, path)
+
+
+def plot_agreement(ari, names, path):
+    """Heatmap of the adjusted Rand index between clusterings.
+
+    Parameters
+    ----------
+    ari : ndarray of shape (m, m)
+    names : list of str, length m
+    """
+    size = max(5.0, 0.38 * len(names) + 2.5)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    image = ax.imshow(ari, vmin=0, vmax=1, cmap="viridis")
+    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(names)), names, fontsize=7)
+    if len(names) <= 25:
+        for i in range(len(names)):
+            for j in range(len(names)):
+                ax.text(j, i, f"{ari[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                        color="white" if ari[i, j] < 0.6 else "black")
+    fig.colorbar(image, ax=ax, shrink=0.8, label="adjusted Rand index")
+    ax.set_title("agreement between clusterings (1 = the same partition)")
+    fig.tight_layout()
+    _save(fig, path)

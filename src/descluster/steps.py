@@ -4,15 +4,13 @@ Scripts in ``scripts/`` only map Snakemake's inputs, outputs and params onto the
 """
 
 import logging
-import os
-import shutil
-from pathlib import Path
 
 import numpy as np
 
 from descluster.config import variant_name
 from descluster.errors import InputError
-from descluster.files import atomic_output, partial_path, save_npy_atomic, write_rows, write_table
+from descluster.files import (atomic_directory, atomic_output, save_npy_atomic, write_rows,
+                              write_table)
 
 # Heavy libraries (pandas, pyarrow, matplotlib, scikit-learn) are imported inside the
 # steps that use them: the k-scan runs hundreds of short jobs, each a new process.
@@ -39,14 +37,9 @@ def make_demo(descriptor_paths, paths_csv, attributes_csv, images_dir, n_images,
         demo.write_pickle(demo.make_descriptors(attributes, model, seed), path)
     write_table(attributes[["paths"]], paths_csv, sep=",")
     write_table(attributes, attributes_csv, sep=",")
-    images_dir = Path(images_dir)
-    staging = partial_path(images_dir)
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    if thumbnails:
-        demo.write_thumbnails(attributes, staging, seed)
-    shutil.rmtree(images_dir, ignore_errors=True)
-    os.replace(staging, images_dir)
+    with atomic_directory(images_dir) as staging:
+        if thumbnails:
+            demo.write_thumbnails(attributes, staging, seed)
     log.info("demo: %d images, %d models", n_images, len(descriptor_paths))
 
 
@@ -311,3 +304,276 @@ def summarize_model(variants_tsv, suggested_tsv, sizes_tsvs, final_clusterings, 
     digest = digest.merge(finals, on="pca", how="left")
     digest.insert(0, "model", model)
     write_table(digest, out_tsv)
+
+
+# --- cluster cards ------------------------------------------------------------------
+
+CARD_COLUMNS = ["cluster", "size", "share", "mean_distance", "p90_distance", "nearest_clusters",
+                "sheet", "placeholders"]
+
+
+def draw_cards(assignments_parquet, centroids_npy, sizes_tsv, images_root, seed, out_cards,
+               out_sheets):
+    """A card per cluster: its statistics, nearest clusters and a contact sheet.
+
+    Only the sampled images are read: 30 per cluster whatever the dataset size.
+    Outputs: ``cards.tsv`` (:data:`CARD_COLUMNS`; ``nearest_clusters`` space-separated,
+    ``sheet`` the file name in ``out_sheets``, ``placeholders`` how many tiles could not
+    be read) and the folder ``out_sheets`` of ``cluster{c:03d}.jpg`` contact sheets.
+    """
+    import pandas as pd
+
+    from descluster import gallery
+
+    meta = clustering_metadata(assignments_parquet)
+    assignments = pd.read_parquet(assignments_parquet)
+    cards = pd.read_csv(sizes_tsv, sep="\t")
+    neighbours = gallery.nearest_clusters(np.load(centroids_npy))
+    members = assignments.groupby("cluster")
+    sheets, placeholders = [], []
+    with atomic_directory(out_sheets) as staging:
+        for cluster in cards["cluster"]:
+            name = f"cluster{cluster:03d}.jpg"
+            rows = {}
+            if cluster in members.groups:
+                group = members.get_group(cluster)
+                picked = gallery.pick_members(group["distance"].to_numpy(), gallery.TILES_PER_ROW,
+                                              seed + int(cluster))
+                rows = {kind: group["paths"].iloc[picked[kind]].tolist() for kind in picked}
+            title = (f"{meta['model']} {meta['pca']} k={meta['k']} - cluster {cluster} "
+                     f"({cards.loc[cluster, 'size']} images)")
+            sheet, missing = gallery.contact_sheet(rows, images_root, title)
+            sheet.save(staging / name, quality=85)
+            sheets.append(name)
+            placeholders.append(missing)
+    cards["nearest_clusters"] = [" ".join(map(str, row)) for row in neighbours]
+    cards["sheet"] = sheets
+    cards["placeholders"] = placeholders
+    write_table(cards[CARD_COLUMNS], out_cards)
+    if sum(placeholders):
+        log.warning("cards: %d image(s) missing or unreadable under %s; placeholders shown",
+                    sum(placeholders), images_root)
+
+
+# --- labels -------------------------------------------------------------------------
+
+def make_label_template(sizes_tsv, model, pca, k, out_yaml):
+    """The label template of one clustering (see :func:`descluster.labels.template`)."""
+    import pandas as pd
+
+    from descluster import labels
+    from descluster.files import write_text_atomic
+
+    write_text_atomic(out_yaml, labels.template(model, pca, k, pd.read_csv(sizes_tsv, sep="\t")))
+
+
+def _labelled_sources(entries):
+    """Read every configured label file with its clustering's assignments, in config order."""
+    import pandas as pd
+
+    from descluster import labels
+
+    sources = []
+    for entry in entries:
+        values, outlier_clusters = labels.read_label_file(
+            entry["file"], entry["clustering"], entry["k"], entry.get("attributes"))
+        assignments = pd.read_parquet(entry["assignments"], columns=["cluster", "distance"])
+        sizes = pd.read_csv(entry["sizes"], sep="\t")
+        cluster = assignments["cluster"].to_numpy()
+        sources.append({
+            "clustering": entry["clustering"],
+            "labels": cluster,
+            "confidence": labels.confidence(assignments["distance"].to_numpy(), cluster,
+                                            sizes["p90_distance"].to_numpy()),
+            "values": values,
+            "outlier_clusters": outlier_clusters,
+        })
+    return sources
+
+
+def propagate_labels(entries, images_parquet, out_labels, out_summary):
+    """Labels for every image from the labelled clusterings.
+
+    Parameters
+    ----------
+    entries : list of dict
+        In config order: clustering, file, attributes (or None), k, assignments, sizes.
+
+    Outputs: ``labels.parquet`` (paths; per attribute its value, ``_source`` and
+    ``_confidence``; ``labelled_outlier``) and ``labels.tsv`` (per attribute:
+    labelled, coverage, conflicts, sources).
+    """
+    import pandas as pd
+
+    from descluster import labels
+
+    paths = pd.read_parquet(images_parquet, columns=["paths"])["paths"]
+    sources = _labelled_sources(entries)
+    columns, summary = labels.propagate(len(paths), sources)
+    outlier = np.zeros(len(paths), dtype=bool)
+    for source in sources:
+        outlier |= np.isin(source["labels"], sorted(source["outlier_clusters"]))
+    frame = pd.DataFrame({"paths": paths, **columns, "labelled_outlier": outlier})
+    with atomic_output(out_labels) as tmp:
+        frame.to_parquet(tmp, index=False)
+    write_table(pd.DataFrame(summary, columns=["attribute", "labelled", "coverage", "conflicts",
+                                               "sources"]), out_summary)
+    log.info("labels: %s", "; ".join(f"{s['attribute']} {s['coverage']:.1%}" for s in summary))
+
+
+# --- outliers -----------------------------------------------------------------------
+
+_NOT_OUTLIER = {"", "none", "no", "false", "0"}
+
+
+def score_outliers(inputs, label_entries, images_parquet, attributes_csv, images_root, rate,
+                   n_neighbours, reference_sample, tiny_fraction, seed, out_scores, out_sheet,
+                   out_summary):
+    """Outlier scores per model-variant and combined; flags at ``rate``; a sheet of the top ones.
+
+    Parameters
+    ----------
+    inputs : list of dict
+        One per (model, variant): model, pca, clustering, reduced, assignments, sizes.
+    label_entries : list of dict
+        Configured label files (as for :func:`propagate_labels`); clusters they mark
+        ``outlier: true`` count as suspicious in the clusterings used here.
+    attributes_csv : path or None
+        With an ``outlier`` column (``none`` or empty = not an outlier, else its
+        kind), precision and recall are measured.
+    """
+    import pandas as pd
+
+    from descluster import gallery, outliers
+
+    paths = pd.read_parquet(images_parquet, columns=["paths"])["paths"]
+    labelled = {s["clustering"]: s["outlier_clusters"] for s in _labelled_sources(label_entries)}
+    scores = {}
+    for item in inputs:
+        X = np.load(item["reduced"], mmap_mode="r")
+        assignments = pd.read_parquet(item["assignments"], columns=["cluster", "distance"])
+        sizes = pd.read_csv(item["sizes"], sep="\t")
+        suspicious = outliers.tiny_clusters(sizes["size"].to_numpy(), tiny_fraction)
+        suspicious[sorted(labelled.get(item["clustering"], ()))] = True
+        knn = outliers.knn_distance(X, n_neighbours, reference_sample, seed)
+        scores[f"score_{item['model']}_{item['pca']}"] = outliers.model_score(
+            assignments["distance"].to_numpy(), assignments["cluster"].to_numpy(), knn, suspicious)
+        log.info("outliers: scored %s (%d suspicious clusters)", item["clustering"], suspicious.sum())
+    matrix = np.column_stack(list(scores.values()))
+    n_flagging, combined = outliers.combine(matrix, rate)
+    flags = outliers.flag_top(combined, rate)
+    frame = pd.DataFrame({"paths": paths, **scores, "n_models_flagging": n_flagging,
+                          "combined_score": combined, "flag": flags})
+    with atomic_output(out_scores) as tmp:
+        frame.to_parquet(tmp, index=False)
+    top = frame["paths"].iloc[np.argsort(-combined, kind="stable")[:30]].tolist()
+    sheet, _ = gallery.contact_sheet({"1-10": top[:10], "11-20": top[10:20], "21-30": top[20:30]},
+                                     images_root, f"top outliers of {len(paths)} images")
+    with atomic_output(out_sheet) as tmp:
+        sheet.save(tmp, quality=85)
+    write_table(_outlier_summary(frame, scores, rate, attributes_csv), out_summary)
+
+
+def _outlier_summary(frame, scores, rate, attributes_csv):
+    """Flags, precision and recall per scope (combined and each model-variant) and outlier kind."""
+    import pandas as pd
+
+    from descluster import ingest, outliers
+
+    truth = None
+    if attributes_csv:
+        attributes = ingest.read_paths_table(attributes_csv, source_label="attributes")
+        if "outlier" in attributes.columns:
+            kinds = frame[["paths"]].merge(attributes[["paths", "outlier"]], on="paths", how="left")
+            truth = kinds["outlier"].fillna("").str.strip().str.lower()
+    scopes = {"combined": frame["flag"].to_numpy()}
+    scopes.update({name.removeprefix("score_"): outliers.flag_top(frame[name].to_numpy(), rate)
+                   for name in scores})
+    rows = []
+    for scope, flags in scopes.items():
+        if truth is None:
+            rows.append({"scope": scope, "kind": "all", "n_true": None, "n_flagged": int(flags.sum()),
+                         "precision": None, "recall": None})
+            continue
+        is_outlier = ~truth.isin(_NOT_OUTLIER).to_numpy()
+        precision, recall = outliers.precision_recall(flags, is_outlier)
+        rows.append({"scope": scope, "kind": "all", "n_true": int(is_outlier.sum()),
+                     "n_flagged": int(flags.sum()), "precision": precision, "recall": recall})
+        for kind in sorted(set(truth[is_outlier])):
+            _, recall = outliers.precision_recall(flags, (truth == kind).to_numpy())
+            rows.append({"scope": scope, "kind": kind, "n_true": int((truth == kind).sum()),
+                         "n_flagged": int(flags.sum()), "precision": None, "recall": recall})
+    return pd.DataFrame(rows, columns=["scope", "kind", "n_true", "n_flagged", "precision", "recall"])
+
+
+# --- agreement between models -------------------------------------------------------
+
+def compare_clusterings(assignment_parquets, out_tsv, out_plot):
+    """Adjusted Rand index between every pair of final clusterings; table and heatmap."""
+    import pandas as pd
+    from sklearn.metrics import adjusted_rand_score
+
+    from descluster import labels, plots
+
+    names, clusters = [], []
+    for path in assignment_parquets:
+        meta = clustering_metadata(path)
+        names.append(labels.clustering_id(meta["model"], meta["pca"], meta["k"]))
+        clusters.append(pd.read_parquet(path, columns=["cluster"])["cluster"].to_numpy())
+    ari = np.eye(len(names))
+    rows = []
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            ari[i, j] = ari[j, i] = adjusted_rand_score(clusters[i], clusters[j])
+            rows.append({"clustering_a": names[i], "clustering_b": names[j],
+                         "same_model": names[i].split("/")[0] == names[j].split("/")[0],
+                         "ari": ari[i, j]})
+    write_table(pd.DataFrame(rows, columns=["clustering_a", "clustering_b", "same_model", "ari"]),
+                out_tsv)
+    plots.plot_agreement(ari, names, out_plot)
+
+
+# --- static HTML browser ------------------------------------------------------------
+
+def build_site(models, clusterings, digests, figures, outlier_files, optional_tables,
+               out_index, out_pages, out_outliers):
+    """Write the offline HTML browser.
+
+    Parameters
+    ----------
+    clusterings : list of dict
+        name (``model/pca/kK``), cards (TSV), sheets (folder), template (YAML path).
+    digests : dict of str -> path
+        Model -> ``results/summary/models/{model}.tsv``.
+    figures : dict
+        ``pca`` and ``kscan`` (model -> PNG) and ``agreement`` (PNG).
+    outlier_files : dict
+        ``summary`` (TSV), ``scores`` (Parquet), ``sheet`` (JPEG).
+    optional_tables : dict of str -> path or None
+        ``ranking``, ``validation``, ``labels`` TSVs when they exist.
+    out_pages : list of path
+        One page per clustering, aligned with ``clusterings``.
+    """
+    from pathlib import Path
+
+    import pandas as pd
+
+    from descluster import site
+    from descluster.files import write_text_atomic
+
+    page_dir = Path(out_index).parent
+    tables = {"models": {m: pd.read_csv(digests[m], sep="\t") for m in models}}
+    tables.update({name: pd.read_csv(path, sep="\t")
+                   for name, path in optional_tables.items() if path})
+    names = [c["name"] for c in clusterings]
+    write_text_atomic(out_index, site.index_page(models, names, tables, figures, page_dir))
+    for clustering, out_page in zip(clusterings, out_pages):
+        cards = pd.read_csv(clustering["cards"], sep="\t")
+        write_text_atomic(out_page, site.clustering_page(
+            clustering["name"], cards, clustering["sheets"], clustering["template"], page_dir))
+    scores = pd.read_parquet(outlier_files["scores"])
+    top = scores.sort_values("combined_score", ascending=False, kind="stable").head(50)
+    write_text_atomic(out_outliers, site.outliers_page(
+        pd.read_csv(outlier_files["summary"], sep="\t"), top.drop(columns=["flag"]),
+        outlier_files["sheet"], page_dir))
+    log.info("site: %d clustering pages in %s", len(out_pages), page_dir)

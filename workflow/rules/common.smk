@@ -1,4 +1,4 @@
-# Helpers shared by the rule files: validated config, model/variant/k lists, targets, resources.
+# Helpers shared by all rule files (validated config, model, variant and k lists, targets, resources).
 
 import re
 import sys
@@ -41,6 +41,7 @@ def _check_input_files():
     """Input files named in the config exist (or are made by the demo rule)."""
     named = [(f"descriptors.{m}", p) for m, p in config["descriptors"].items()]
     named += [("images.paths", config["images"]["paths"]), ("attributes", config["attributes"])]
+    named += [(f"labels[{i}].file", entry["file"]) for i, entry in enumerate(config["labels"])]
     for key, path in named:
         if path and not _made_by_demo(path) and not Path(path).is_file():
             raise InputError(f"key '{key}': file {path} not found")
@@ -79,10 +80,14 @@ def final_clusterings(model):
     return [(pca, k) for pca in variants(model) for k in config["kmeans"][model]]
 
 
-def clustering_files(name, models=MODELS):
-    """Files called `name` of every final clustering of the given models."""
+CLUSTERS = "results/clusters/{model}/{pca}/k{k}"
+CARDS = "results/cards/{model}/{pca}/k{k}"
+
+
+def clustering_files(pattern, models=MODELS):
+    """`pattern` (with {model}, {pca}, {k}) for every final clustering of the given models."""
     return [
-        f"results/clusters/{model}/{pca}/k{k}/{name}"
+        pattern.format(model=model, pca=pca, k=k)
         for model in models
         for pca, k in final_clusterings(model)
     ]
@@ -96,12 +101,68 @@ def kscan_rows(wildcards):
     ]
 
 
+def label_entries():
+    """Configured label files with what propagation needs, in config order."""
+    entries = []
+    for entry in config["labels"]:
+        model, pca, k = entry["clustering"].split("/")
+        folder = CLUSTERS.format(model=model, pca=pca, k=k[1:])
+        entries.append({**entry, "attributes": entry.get("attributes"), "k": int(k[1:]),
+                        "assignments": f"{folder}/assignments.parquet",
+                        "sizes": f"{folder}/sizes.tsv"})
+    return entries
+
+
+def label_input_files():
+    return [f for e in label_entries() for f in (e["file"], e["assignments"], e["sizes"])]
+
+
+def outlier_inputs():
+    """Per (model, variant) with final clusterings, the clustering outliers are scored on:
+    the first labelled one, else the one with the largest k."""
+    labelled = [e["clustering"] for e in config["labels"]]
+    inputs = []
+    for model in MODELS:
+        for pca in variants(model):
+            ks = sorted(config["kmeans"][model])
+            if not ks:
+                continue
+            mine = [c for c in labelled if c.startswith(f"{model}/{pca}/")]
+            k = int(mine[0].rsplit("/k", 1)[1]) if mine else ks[-1]
+            folder = CLUSTERS.format(model=model, pca=pca, k=k)
+            inputs.append({"model": model, "pca": pca, "clustering": f"{model}/{pca}/k{k}",
+                           "reduced": f"results/pca/{model}/{pca}/reduced.npy",
+                           "assignments": f"{folder}/assignments.parquet",
+                           "sizes": f"{folder}/sizes.tsv"})
+    return inputs
+
+
+def optional_site_tables():
+    """Tables the HTML index shows when the config produces them."""
+    return {
+        "ranking": "results/summary/model_ranking.tsv" if config["attributes"] else None,
+        "validation": "results/summary/validation.tsv" if config["attributes"] else None,
+        "labels": "results/summary/labels.tsv" if config["labels"] else None,
+    }
+
+
+def page_files():
+    return clustering_files("results/report/{model}_{pca}_k{k}.html")
+
+
+def images_root_input():
+    """The demo thumbnails folder as an input when images.root is the demo's; else nothing
+    (a user's image folder is read, never tracked: it may hold 400,000 files)."""
+    root = config["images"]["root"]
+    return [root] if root and _made_by_demo(f"{root}/") else []
+
+
 def model_outputs(model):
     """The outputs of one model's branch that its digest (results/summary/models/M.tsv) waits for."""
     return [
         f"results/pca/{model}/explained_variance.png",
         f"results/plots/kscan_{model}.png",
-        *clustering_files("assignments.parquet", [model]),
+        *clustering_files(f"{CARDS}/cards.tsv", [model]),
     ]
 
 
@@ -111,8 +172,13 @@ def all_targets():
         "results/summary/suggested_k.tsv",
         *[f"results/summary/models/{model}.tsv" for model in MODELS],
     ]
-    if config["attributes"] and clustering_files("assignments.parquet"):
-        targets += ["results/summary/validation.tsv", "results/summary/model_ranking.tsv"]
+    if clustering_files(f"{CLUSTERS}/assignments.parquet"):
+        targets += ["results/report/index.html"]
+        targets += clustering_files("results/labels/templates/{model}_{pca}_k{k}.yaml")
+        if config["attributes"]:
+            targets += ["results/summary/validation.tsv", "results/summary/model_ranking.tsv"]
+        if config["labels"]:
+            targets += ["results/labels/labels.parquet"]
     return targets
 
 

@@ -23,7 +23,7 @@ rule cluster_kmeans:
         "results/logs/cluster_kmeans/{model}/{pca}/k{k}.log",
     benchmark:
         "results/benchmarks/cluster_kmeans/{model}/{pca}/k{k}.tsv"
-    threads: 2
+    threads: config["threads"]
     resources:
         mem_mb=mem_mb(800, 3),
         runtime=runtime_min(5, 30),
@@ -37,7 +37,7 @@ rule summarize_model:
     input:
         variants="results/pca/{model}/variants.tsv",
         suggested="results/kscan/{model}/suggested_k.tsv",
-        sizes=lambda wildcards: clustering_files("sizes.tsv", [wildcards.model]),
+        sizes=lambda wildcards: clustering_files(f"{CLUSTERS}/sizes.tsv", [wildcards.model]),
         # the digest is the target of a whole model branch: `snakemake results/summary/models/M.tsv`
         branch=lambda wildcards: model_outputs(wildcards.model),
     output:

@@ -16,7 +16,7 @@ rule scan_k:
         "results/logs/scan_k/{model}/{pca}/k{k}.log",
     benchmark:
         "results/benchmarks/scan_k/{model}/{pca}/k{k}.tsv"
-    threads: 1
+    threads: config["threads"]
     resources:
         mem_mb=mem_mb(600, 2),
         runtime=runtime_min(5, 20),

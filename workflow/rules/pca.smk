@@ -27,7 +27,7 @@ rule fit_pca:
         "results/logs/fit_pca/{model}.log",
     benchmark:
         "results/benchmarks/fit_pca/{model}.tsv"
-    threads: 2
+    threads: config["threads"]
     resources:
         mem_mb=mem_mb(1500, 0.05),
         runtime=runtime_min(3, 6),
@@ -50,7 +50,7 @@ rule reduce_pca:
         "results/logs/reduce_pca/{model}/{pca}.log",
     benchmark:
         "results/benchmarks/reduce_pca/{model}/{pca}.tsv"
-    threads: 2
+    threads: config["threads"]
     resources:
         mem_mb=mem_mb(1200, 0.05),
         runtime=runtime_min(2, 3),

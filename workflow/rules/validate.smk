@@ -3,7 +3,7 @@
 
 rule validate_clusterings:
     input:
-        assignments=clustering_files("assignments.parquet"),
+        assignments=clustering_files(f"{CLUSTERS}/assignments.parquet"),
         attributes=config["attributes"] or [],
     output:
         validation=report(
@@ -28,3 +28,31 @@ rule validate_clusterings:
         ENV
     script:
         "../../scripts/validate_clusterings.py"
+
+
+rule compare_clusterings:
+    input:
+        assignments=clustering_files(f"{CLUSTERS}/assignments.parquet"),
+    output:
+        table=report(
+            "results/summary/agreement.tsv",
+            caption="../report/agreement_table.rst",
+            category="Agreement",
+        ),
+        plot=report(
+            "results/plots/agreement.png",
+            caption="../report/agreement.rst",
+            category="Agreement",
+        ),
+    log:
+        "results/logs/compare_clusterings.log",
+    benchmark:
+        "results/benchmarks/compare_clusterings.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(800, 4),
+        runtime=runtime_min(5, 30),
+    conda:
+        ENV
+    script:
+        "../../scripts/compare_clusterings.py"

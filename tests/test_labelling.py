@@ -1,0 +1,103 @@
+"""End to end: a person fills label templates, the workflow labels every image."""
+
+import shutil
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import run_snakemake, write_config
+
+pytestmark = pytest.mark.usefixtures("snakemake_available")
+
+
+def fill_template(template_path, assignments_path, attributes, columns, out_path):
+    """Act as the person: name each cluster by its members' most common true value."""
+    document = yaml.safe_load(template_path.read_text())
+    members = pd.read_parquet(assignments_path).merge(attributes, on="paths")
+    for entry in document["clusters"]:
+        group = members[members["cluster"] == entry["cluster"]]
+        for column in columns:
+            known = group[column][group[column] != ""]
+            entry[column] = known.mode().iloc[0] if len(known) else ""
+        entry["outlier"] = bool((group["outlier"] != "none").mean() > 0.5)
+    out_path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+@pytest.fixture(scope="module")
+def labelled_run(demo_run, tmp_path_factory):
+    source, config, _ = demo_run
+    workdir = tmp_path_factory.mktemp("labelled") / "run"
+    shutil.copytree(source, workdir, symlinks=True)
+    attributes = pd.read_csv(workdir / "results" / "demo" / "attributes.csv", dtype=str,
+                             keep_default_na=False)
+    attributes["paths"] = attributes["paths"].str.replace("\\", "/")
+    (workdir / "labels").mkdir()
+    for clustering, columns in (("osnet/pca12/k6", ["type", "view", "colour"]),
+                                ("vdc_color/pca4/k3", ["colour"])):
+        model, pca, k = clustering.split("/")
+        fill_template(workdir / "results" / "labels" / "templates" / f"{model}_{pca}_{k}.yaml",
+                      workdir / "results" / "clusters" / model / pca / k / "assignments.parquet",
+                      attributes, columns, workdir / "labels" / f"{model}_{pca}_{k}.yaml")
+    config = {**config, "labels": [
+        {"clustering": "vdc_color/pca4/k3", "file": "labels/vdc_color_pca4_k3.yaml",
+         "attributes": ["colour"]},
+        {"clustering": "osnet/pca12/k6", "file": "labels/osnet_pca12_k6.yaml"},
+    ]}
+    write_config(workdir / "config.yaml", config)
+    result = run_snakemake(workdir, "--cores", "2", "--configfile", "config.yaml")
+    return workdir, attributes, result
+
+
+def test_every_image_gets_labels(labelled_run):
+    workdir, attributes, _ = labelled_run
+    labels = pd.read_parquet(workdir / "results" / "labels" / "labels.parquet")
+    assert len(labels) == len(attributes)
+    assert (labels["colour"] != "").all() and (labels["type"] != "").all()
+    # colour comes from vdc_color (listed first), type and view from osnet
+    assert set(labels["colour_source"]) == {"vdc_color/pca4/k3"}
+    assert set(labels["type_source"]) == {"osnet/pca12/k6"}
+    assert labels["colour_confidence"].between(0, 1).all()
+    merged = labels.merge(attributes, on="paths", suffixes=("", "_true"))
+    vehicles = merged[merged["colour_true"] != ""]
+    # three vdc_color clusters name the three commonest colours: right for most images
+    assert (vehicles["colour"] == vehicles["colour_true"]).mean() > 0.45
+
+
+def test_summary_counts_coverage_and_conflicts(labelled_run):
+    workdir, _, _ = labelled_run
+    summary = pd.read_csv(workdir / "results" / "summary" / "labels.tsv", sep="\t").set_index("attribute")
+    assert summary.loc["colour", "coverage"] == 1.0
+    assert summary.loc["colour", "sources"] == "vdc_color/pca4/k3 > osnet/pca12/k6"
+    assert 0 < summary.loc["colour", "conflicts"] < summary.loc["colour", "labelled"]
+    assert summary.loc["view", "sources"] == "osnet/pca12/k6"
+
+
+def test_label_summary_is_on_the_index_page(labelled_run):
+    workdir, _, _ = labelled_run
+    assert "Propagated labels" in (workdir / "results" / "report" / "index.html").read_text()
+
+
+def test_bad_label_file_names_file_and_line(labelled_run, tmp_path):
+    workdir, _, _ = labelled_run
+    bad = workdir / "labels" / "osnet_pca12_k6.yaml"
+    document = yaml.safe_load(bad.read_text())
+    document["clusters"][2]["cluster"] = 99
+    bad.write_text(yaml.safe_dump(document, sort_keys=False))
+    result = run_snakemake(workdir, "results/labels/labels.parquet", "--cores", "1",
+                           "--configfile", "config.yaml", check=False)
+    assert result.returncode != 0
+    line = next(l for l in result.stderr.splitlines() if l.startswith("descluster: error"))
+    assert "labels/osnet_pca12_k6.yaml, line " in line
+    assert "cluster 99 does not exist in osnet/pca12/k6 (clusters 0 to 5)" in line
+
+
+def test_unknown_clustering_in_labels_is_a_config_error(labelled_run):
+    workdir, _, _ = labelled_run
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["labels"][1]["clustering"] = "osnet/pca12/k7"
+    write_config(workdir / "bad.yaml", config)
+    result = run_snakemake(workdir, "-n", "--configfile", "bad.yaml", check=False)
+    assert result.returncode != 0
+    assert ("key 'labels[1].clustering': osnet/pca12/k7 is not a final clustering"
+            in result.stderr.strip().splitlines()[-1])

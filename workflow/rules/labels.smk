@@ -1,0 +1,73 @@
+# From clusters to labels: cluster cards with contact sheets, label templates, propagation.
+
+
+rule draw_cards:
+    input:
+        assignments="results/clusters/{model}/{pca}/k{k}/assignments.parquet",
+        centroids="results/clusters/{model}/{pca}/k{k}/centroids.npy",
+        sizes="results/clusters/{model}/{pca}/k{k}/sizes.tsv",
+        images=images_root_input(),
+    output:
+        cards="results/cards/{model}/{pca}/k{k}/cards.tsv",
+        sheets=directory("results/cards/{model}/{pca}/k{k}/sheets"),
+    params:
+        root=config["images"]["root"],
+        seed=config["seed"],
+    log:
+        "results/logs/draw_cards/{model}/{pca}/k{k}.log",
+    benchmark:
+        "results/benchmarks/draw_cards/{model}/{pca}/k{k}.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(600, 4),
+        runtime=runtime_min(5, 10),
+    conda:
+        ENV
+    script:
+        "../../scripts/draw_cards.py"
+
+
+rule make_label_template:
+    input:
+        sizes=f"{CLUSTERS}/sizes.tsv",
+    output:
+        template="results/labels/templates/{model}_{pca}_k{k}.yaml",
+    log:
+        "results/logs/make_label_template/{model}_{pca}_k{k}.log",
+    benchmark:
+        "results/benchmarks/make_label_template/{model}_{pca}_k{k}.tsv"
+    threads: 1
+    resources:
+        mem_mb=400,
+        runtime=5,
+    conda:
+        ENV
+    script:
+        "../../scripts/make_label_template.py"
+
+
+rule propagate_labels:
+    input:
+        label_input_files(),
+        images="results/ingest/images.parquet",
+    output:
+        labels="results/labels/labels.parquet",
+        summary=report(
+            "results/summary/labels.tsv",
+            caption="../report/labels.rst",
+            category="Labels",
+        ),
+    params:
+        entries=label_entries(),
+    log:
+        "results/logs/propagate_labels.log",
+    benchmark:
+        "results/benchmarks/propagate_labels.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(800, 6),
+        runtime=runtime_min(5, 10),
+    conda:
+        ENV
+    script:
+        "../../scripts/propagate_labels.py"
