@@ -107,3 +107,29 @@ def test_ingest_stops_before_writing(tmp_path):
         steps.ingest_descriptors(tmp_path / "d.npy", tmp_path / "images.parquet",
                                  tmp_path / "out" / "d.parquet")
     assert not (tmp_path / "out" / "d.parquet").exists()
+
+
+def test_large_array_is_never_held_twice(tmp_path):
+    """Loading holds the array once; checking and writing add only chunks (numpy's share,
+    which tracemalloc sees; Arrow's buffers are per row group too)."""
+    import pickle
+    import tracemalloc
+
+    array = np.ones((20000, 250), dtype=np.float32)  # 20 MB
+    (tmp_path / "big.pickle").write_bytes(pickle.dumps(array, protocol=4))
+    size = array.nbytes
+    del array
+    tracemalloc.start()
+    try:
+        from descluster.files import load_pickled_array
+
+        loaded = load_pickled_array(tmp_path / "big.pickle")
+        assert tracemalloc.get_traced_memory()[1] < 1.1 * size
+        tracemalloc.reset_peak()
+        baseline = tracemalloc.get_traced_memory()[0]
+        ingest.check_descriptor_array(loaded, "big.pickle", 20000, chunk_rows=2000)
+        ingest.write_descriptor_parquet(loaded, [f"p{i}" for i in range(20000)],
+                                        tmp_path / "big.parquet", chunk_rows=2000)
+        assert tracemalloc.get_traced_memory()[1] - baseline < 0.35 * size
+    finally:
+        tracemalloc.stop()

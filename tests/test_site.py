@@ -78,6 +78,10 @@ def test_outliers_page_and_files(demo_run):
     assert {"paths", "combined_score", "flag", "n_models_flagging"} <= set(scores.columns)
     assert scores["flag"].sum() == int(-(-len(scores) * 0.01 // 1))
     assert "top outliers" in (workdir / "results" / "report" / "outliers.html").read_text()
+    summary = pd.read_csv(workdir / "results" / "summary" / "outliers.tsv", sep="\t")
+    combined = summary[summary["scope"] == "combined"].set_index("kind")
+    assert combined.loc["all", "n_true"] > 0
+    assert combined.loc["all", "recall"] >= 0.8  # planted glare, night and no-vehicle images
     agreement = pd.read_csv(workdir / "results" / "summary" / "agreement.tsv", sep="\t")
     assert agreement["ari"].between(-1, 1).all()
     assert Path(workdir / "results" / "plots" / "agreement.png").stat().st_size > 5000

@@ -131,7 +131,7 @@ def _check_cross_keys(config, source):
         if len(set(ks)) != len(ks):
             raise InputError(f"{source}: key 'kmeans.{model}': a k value is listed twice: {ks}")
     for i, entry in enumerate(config["labels"]):
-        model, pca, k = entry["clustering"].split("/")
+        model = entry["clustering"].split("/")[0]
         finals = [f"{model}/{variant_name(v)}/k{kk}" for v in config["pca"].get(model, [])
                   for kk in config["kmeans"].get(model, [])]
         if entry["clustering"] not in finals:

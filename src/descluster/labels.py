@@ -14,6 +14,12 @@ def clustering_id(model, pca, k):
     return f"{model}/{pca}/k{k}"
 
 
+def parse_clustering_id(name):
+    """'osnet/pca150/k30' -> ('osnet', 'pca150', 30)."""
+    model, pca, k = name.split("/")
+    return model, pca, int(k.removeprefix("k"))
+
+
 def template(model, pca, k, sizes):
     """YAML text of a label template for one clustering.
 

@@ -13,6 +13,7 @@ from descluster.config import (
 from descluster.demo import MODEL_DIMS as DEMO_MODEL_DIMS
 from descluster.errors import InputError
 from descluster.ingest import read_paths_table
+from descluster.labels import parse_clustering_id
 
 DEMO_DIR = "results/demo"
 DEMO_PATHS_CSV = f"{DEMO_DIR}/images_paths.csv"
@@ -105,9 +106,9 @@ def label_entries():
     """Configured label files with what propagation needs, in config order."""
     entries = []
     for entry in config["labels"]:
-        model, pca, k = entry["clustering"].split("/")
-        folder = CLUSTERS.format(model=model, pca=pca, k=k[1:])
-        entries.append({**entry, "attributes": entry.get("attributes"), "k": int(k[1:]),
+        model, pca, k = parse_clustering_id(entry["clustering"])
+        folder = CLUSTERS.format(model=model, pca=pca, k=k)
+        entries.append({**entry, "attributes": entry.get("attributes"), "k": k,
                         "assignments": f"{folder}/assignments.parquet",
                         "sizes": f"{folder}/sizes.tsv"})
     return entries
@@ -128,7 +129,7 @@ def outlier_inputs():
             if not ks:
                 continue
             mine = [c for c in labelled if c.startswith(f"{model}/{pca}/")]
-            k = int(mine[0].rsplit("/k", 1)[1]) if mine else ks[-1]
+            k = parse_clustering_id(mine[0])[2] if mine else ks[-1]
             folder = CLUSTERS.format(model=model, pca=pca, k=k)
             inputs.append({"model": model, "pca": pca, "clustering": f"{model}/{pca}/k{k}",
                            "reduced": f"results/pca/{model}/{pca}/reduced.npy",
@@ -155,6 +156,11 @@ def images_root_input():
     (a user's image folder is read, never tracked: it may hold 400,000 files)."""
     root = config["images"]["root"]
     return [root] if root and _made_by_demo(f"{root}/") else []
+
+
+def images_root(wildcards, input):
+    """images.root for a job: the tracked demo folder from the inputs, else the config's."""
+    return input.thumbnails[0] if input.thumbnails else config["images"]["root"]
 
 
 def model_outputs(model):

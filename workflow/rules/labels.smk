@@ -6,12 +6,12 @@ rule draw_cards:
         assignments="results/clusters/{model}/{pca}/k{k}/assignments.parquet",
         centroids="results/clusters/{model}/{pca}/k{k}/centroids.npy",
         sizes="results/clusters/{model}/{pca}/k{k}/sizes.tsv",
-        images=images_root_input(),
+        thumbnails=images_root_input(),
     output:
         cards="results/cards/{model}/{pca}/k{k}/cards.tsv",
         sheets=directory("results/cards/{model}/{pca}/k{k}/sheets"),
     params:
-        root=config["images"]["root"],
+        root=images_root,
         seed=config["seed"],
     log:
         "results/logs/draw_cards/{model}/{pca}/k{k}.log",

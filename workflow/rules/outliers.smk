@@ -23,7 +23,7 @@ rule score_outliers:
     params:
         inputs=outlier_inputs(),
         label_entries=label_entries(),
-        root=config["images"]["root"],
+        root=images_root,
         settings=config["outliers"],
         seed=config["seed"],
     log:

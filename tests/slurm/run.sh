@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Runs the demo workflow on a real single-node SLURM cluster on this machine and checks
+# that it gives the same results as a local run. Needs root (installs Debian's slurm-wlm
+# and munge, writes /etc/slurm/slurm.conf, starts munged, slurmctld and slurmd).
+#   bash tests/slurm/run.sh [WORKDIR]
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+work=${1:-$(mktemp -d /tmp/descluster-slurm.XXXXXX)}
+mkdir -p "$work"
+say() { printf '[slurm-test] %s\n' "$*"; }
+
+if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
+    say "installing slurm-wlm and munge"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
+fi
+python -m pip install --quiet snakemake-executor-plugin-slurm
+
+say "starting munge"
+if [[ ! -s /etc/munge/munge.key ]]; then
+    mungekey --create --keyfile /etc/munge/munge.key 2>/dev/null || create-munge-key -f
+fi
+chown munge:munge /etc/munge/munge.key && chmod 400 /etc/munge/munge.key
+mkdir -p /run/munge && chown munge:munge /run/munge
+pgrep -x munged >/dev/null || runuser -u munge -- /usr/sbin/munged
+
+say "writing slurm.conf for one node, $(hostname -s)"
+node_line=$(slurmd -C | head -n 1)     # NodeName=... CPUs=... RealMemory=...
+mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
+cat > /etc/slurm/slurm.conf <<CONF
+ClusterName=descluster-test
+SlurmctldHost=$(hostname -s)
+SlurmUser=root
+StateSaveLocation=/var/spool/slurmctld
+SlurmdSpoolDir=/var/spool/slurmd
+SlurmctldLogFile=/var/log/slurm/slurmctld.log
+SlurmdLogFile=/var/log/slurm/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+MpiDefault=none
+ReturnToService=2
+# finished jobs stay visible to squeue for 10 minutes: the plugin polls with squeue
+MinJobAge=600
+$node_line State=UNKNOWN
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+CONF
+
+say "starting slurmctld and slurmd"
+pkill -x slurmctld || true
+pkill -x slurmd || true
+sleep 1
+slurmctld -i
+slurmd
+for _ in $(seq 60); do
+    state=$(sinfo -h -o %T 2>/dev/null | head -n 1)
+    [[ $state == idle ]] && break
+    sleep 1
+done
+sinfo
+[[ $state == idle ]] || { say "node is '$state', not idle"; tail -20 /var/log/slurm/slurmd.log; exit 1; }
+
+say "config: tiny demo"
+python - "$work/config.yaml" <<'PY'
+import sys, yaml
+sys.path.insert(0, "tests")
+from conftest import tiny_demo_config
+config = tiny_demo_config(n_images=300, thumbnails=True)
+config["pca"] = {"efficientnet-b7": [10], "osnet": [8], "vdc_color": [4], "vdc_type": [3]}
+config["k_range"] = [2, 3]
+config["kmeans"] = {"efficientnet-b7": [3], "osnet": [3], "vdc_color": [3], "vdc_type": [3]}
+yaml.safe_dump(config, open(sys.argv[1], "w"), sort_keys=False)
+PY
+
+snake() { (cd "$1" && shift && python -m snakemake -s "$repo/Snakefile" "$@"); }
+mkdir -p "$work/local" "$work/slurm"
+say "local run"
+snake "$work/local" --cores 2 --configfile "$work/config.yaml" --quiet
+say "SLURM run through sbatch"
+started=$(date +%s)
+snake "$work/slurm" --profile "$repo/profiles/slurm" --configfile "$work/config.yaml" \
+    --default-resources slurm_partition=debug \
+    --slurm-status-command squeue --slurm-init-seconds-before-status-checks 3 \
+    > "$work/slurm/snakemake.out" 2>&1 || { tail -60 "$work/slurm/snakemake.out"; exit 1; }
+say "SLURM run took $(( $(date +%s) - started )) s"
+
+python - "$work" <<'PY'
+import pathlib, sys
+work = pathlib.Path(sys.argv[1])
+local, slurm = work / "local" / "results", work / "slurm" / "results"
+names = sorted(p.relative_to(local) for pattern in
+               ("clusters/**/assignments.parquet", "clusters/**/centroids.npy", "summary/*.tsv",
+                "kscan/*/*.tsv", "pca/*/variants.tsv")
+               for p in local.glob(pattern))
+different = [str(n) for n in names if (local / n).read_bytes() != (slurm / n).read_bytes()]
+assert names and not different, f"SLURM results differ from the local run: {different}"
+print(f"[slurm-test] {len(names)} result files identical to the local run")
+slurm_logs = list((slurm / "logs" / "slurm").rglob("*.log"))
+print(f"[slurm-test] {len(slurm_logs)} SLURM job logs under results/logs/slurm")
+assert slurm_logs, "no SLURM job logs: jobs did not go through sbatch"
+PY
+n_jobs=$(grep -c "Allocate JobId\|sched: _slurm_rpc_submit_batch_job\|_slurm_rpc_submit_batch_job: JobId" /var/log/slurm/slurmctld.log || true)
+say "slurmctld accepted $n_jobs batch job(s)"
+[[ $n_jobs -gt 0 ]]
+say "passed"
