@@ -24,6 +24,10 @@ include: "workflow/rules/outliers.smk"
 include: "workflow/rules/site.smk"
 
 
+localrules:
+    all,
+
+
 rule all:
     input:
         all_targets(),

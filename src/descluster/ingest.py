@@ -167,10 +167,15 @@ def descriptor_shape(parquet_path):
 
 
 def iter_descriptor_batches(parquet_path, batch_rows):
-    """Stream an ingested descriptor file as float32 arrays of shape (<= batch_rows, d)."""
-    parquet = pq.ParquetFile(parquet_path)
+    """Stream an ingested descriptor file as float32 arrays of shape (<= batch_rows, d).
+
+    Pre-buffering and threaded reads are off: on a 4.26 GB file they tripled peak memory
+    (6.1 GB against 1.4 GB with 16k-row batches) and were slower (20 s against 7 s).
+    """
+    parquet = pq.ParquetFile(parquet_path, pre_buffer=False)
     n_cols = parquet.schema_arrow.field(VECTOR_COLUMN).type.list_size
-    for batch in parquet.iter_batches(batch_size=batch_rows, columns=[VECTOR_COLUMN]):
+    for batch in parquet.iter_batches(batch_size=batch_rows, columns=[VECTOR_COLUMN],
+                                      use_threads=False):
         values = batch.column(0).flatten().to_numpy(zero_copy_only=False)
         yield values.reshape(-1, n_cols)
 

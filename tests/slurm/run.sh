@@ -55,6 +55,7 @@ say "starting slurmctld and slurmd"
 pkill -x slurmctld || true
 pkill -x slurmd || true
 sleep 1
+: > /var/log/slurm/slurmctld.log   # count only this run's jobs
 slurmctld -i
 slurmd
 for _ in $(seq 60); do
@@ -80,7 +81,7 @@ PY
 snake() { (cd "$1" && shift && python -m snakemake -s "$repo/Snakefile" "$@"); }
 mkdir -p "$work/local" "$work/slurm"
 say "local run"
-snake "$work/local" --cores 2 --configfile "$work/config.yaml" --quiet
+snake "$work/local" --cores 2 --configfile "$work/config.yaml" --quiet all
 say "SLURM run through sbatch"
 started=$(date +%s)
 snake "$work/slurm" --profile "$repo/profiles/slurm" --configfile "$work/config.yaml" \
@@ -104,7 +105,8 @@ slurm_logs = list((slurm / "logs" / "slurm").rglob("*.log"))
 print(f"[slurm-test] {len(slurm_logs)} SLURM job logs under results/logs/slurm")
 assert slurm_logs, "no SLURM job logs: jobs did not go through sbatch"
 PY
-n_jobs=$(grep -c "Allocate JobId\|sched: _slurm_rpc_submit_batch_job\|_slurm_rpc_submit_batch_job: JobId" /var/log/slurm/slurmctld.log || true)
-say "slurmctld accepted $n_jobs batch job(s)"
-[[ $n_jobs -gt 0 ]]
+submitted=$(grep -c "_slurm_rpc_submit_batch_job: JobId" /var/log/slurm/slurmctld.log || true)
+succeeded=$(grep -c "_job_complete: JobId=[0-9]* WEXITSTATUS 0" /var/log/slurm/slurmctld.log || true)
+say "slurmctld: $submitted batch job(s) submitted, $succeeded exited with status 0"
+[[ $submitted -gt 0 && $succeeded -eq $submitted ]]
 say "passed"
