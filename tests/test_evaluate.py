@@ -1,5 +1,6 @@
 """External validation and model ranking."""
 
+import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
@@ -7,19 +8,24 @@ from sklearn.metrics import adjusted_rand_score
 from descluster import evaluate
 
 
-def test_purity_by_hand():
+def test_purity_by_hand_and_against_crosstab():
     truth = ["a", "a", "b", "b", "b", "c"]
     labels = [0, 0, 0, 1, 1, 1]
     # cluster 0: a,a,b -> 2 ; cluster 1: b,b,c -> 2 ; purity 4/6
     assert evaluate.purity(truth, labels) == pytest.approx(4 / 6)
+    table = pd.crosstab(np.asarray(labels), np.asarray(truth))
+    assert evaluate.purity(truth, labels) == pytest.approx(table.max(axis=1).sum() / 6)
 
 
 def test_missing_values_are_left_out():
-    assignments = pd.DataFrame({"paths": list("abcdef"), "cluster": [0, 0, 1, 1, 2, 2]})
-    attributes = pd.DataFrame({"paths": list("abcdef"),
-                               "colour": ["red", "red", "blue", "blue", "", ""],
+    labels = np.array([0, 0, 1, 1, 2, 2, 2])
+    attributes = pd.DataFrame({"paths": list("fedcba"),  # another order, and 'g' unlisted
+                               "colour": ["", "", "blue", "blue", "red", "red"],
                                "constant": ["x"] * 6})
-    rows = evaluate.validate_clustering(assignments, attributes)
+    codes = evaluate.encode_attributes(list("abcdefg"), attributes)
+    assert list(codes) == ["colour"]  # a single-valued attribute says nothing
+    assert codes["colour"].tolist() == [0, 0, 1, 1, -1, -1, -1]
+    rows = evaluate.validate_clustering(labels, codes)
     assert [r["attribute"] for r in rows] == ["colour"]  # a single-valued attribute says nothing
     assert rows[0]["n_labelled"] == 4
     assert rows[0]["ari"] == pytest.approx(1.0)

@@ -13,8 +13,10 @@ def purity(truth, labels):
     truth : array-like of shape (n,)
     labels : array-like of shape (n,)
     """
-    table = pd.crosstab(np.asarray(labels), np.asarray(truth))
-    return float(table.max(axis=1).sum() / table.to_numpy().sum())
+    from sklearn.metrics.cluster import contingency_matrix
+
+    table = contingency_matrix(truth, labels, sparse=True)
+    return float(table.max(axis=0).sum() / table.sum())
 
 
 def agreement_scores(truth, labels):
@@ -27,30 +29,55 @@ def agreement_scores(truth, labels):
     }
 
 
-def validate_clustering(assignments, attributes):
-    """Scores of one clustering against every attribute.
+def encode_attributes(paths, attributes):
+    """Ground-truth attributes as integer codes aligned with the images' row order.
 
     Parameters
     ----------
-    assignments : DataFrame
-        Columns ``paths`` (normalised) and ``cluster``.
+    paths : sequence of str, length n
+        Normalised image paths in row order (as in every assignments file).
     attributes : DataFrame
         Column ``paths`` (normalised) and one string column per attribute; empty
-        strings are missing values, and those rows are left out for that attribute.
+        strings, and images the file does not list, are missing values.
+
+    Returns
+    -------
+    dict of str -> ndarray of shape (n,), int64
+        Per attribute with at least two known values: the class code of each row,
+        -1 where unknown.
+    """
+    aligned = pd.DataFrame({"paths": paths}).merge(attributes, on="paths", how="left")
+    codes = {}
+    for attribute in attributes.columns.drop("paths"):
+        values = aligned[attribute].fillna("")
+        known = values != ""
+        if values[known].nunique() < 2:
+            continue
+        code, _ = pd.factorize(values.where(known))
+        codes[attribute] = code.astype(np.int64)
+    return codes
+
+
+def validate_clustering(labels, attribute_codes):
+    """Scores of one clustering against every encoded attribute.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n,), int
+        Cluster of each row.
+    attribute_codes : dict of str -> ndarray of shape (n,)
+        From :func:`encode_attributes`; rows with code -1 are left out.
 
     Returns
     -------
     list of dict
         One per attribute: attribute, n_labelled, ari, nmi, v_measure, purity.
     """
-    merged = assignments[["paths", "cluster"]].merge(attributes, on="paths", how="inner")
     rows = []
-    for attribute in attributes.columns.drop("paths"):
-        known = merged[merged[attribute] != ""]
-        if known[attribute].nunique() < 2:
-            continue
-        rows.append({"attribute": attribute, "n_labelled": len(known),
-                     **agreement_scores(known[attribute], known["cluster"])})
+    for attribute, codes in attribute_codes.items():
+        known = codes >= 0
+        rows.append({"attribute": attribute, "n_labelled": int(known.sum()),
+                     **agreement_scores(codes[known], labels[known])})
     return rows
 
 

@@ -262,11 +262,14 @@ def validate_clusterings(assignment_parquets, attributes_csv, out_validation, ou
 
     attributes = ingest.read_paths_table(attributes_csv, source_label="attributes")
     attributes = attributes.drop(columns=["path_original"])
+    # every assignments file lists the images in the same (ingested) row order
+    paths = pd.read_parquet(assignment_parquets[0], columns=["paths"])["paths"]
+    codes = evaluate.encode_attributes(paths, attributes)
     rows = []
     for path in assignment_parquets:
         meta = clustering_metadata(path)
-        assignments = pd.read_parquet(path, columns=["paths", "cluster"])
-        for scores in evaluate.validate_clustering(assignments, attributes):
+        labels = pd.read_parquet(path, columns=["cluster"])["cluster"].to_numpy()
+        for scores in evaluate.validate_clustering(labels, codes):
             rows.append({**meta, **scores})
     if not rows:
         raise InputError(

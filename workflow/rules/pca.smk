@@ -29,7 +29,8 @@ rule fit_pca:
         "results/benchmarks/fit_pca/{model}.tsv"
     threads: config["threads"]
     resources:
-        mem_mb=mem_mb(1500, 0.05),
+        # measured at 416,314 x 2560: 1.8 GB (one 16k-row batch, Arrow buffers, two d x d sums)
+        mem_mb=mem_mb(1200, 0.25),
         runtime=runtime_min(3, 6),
     conda:
         ENV
@@ -52,7 +53,8 @@ rule reduce_pca:
         "results/benchmarks/reduce_pca/{model}/{pca}.tsv"
     threads: config["threads"]
     resources:
-        mem_mb=mem_mb(1200, 0.05),
+        # measured at 416,314 x 2560 -> 250: 2.0 GB (a batch and the written memory map)
+        mem_mb=mem_mb(1200, 0.3),
         runtime=runtime_min(2, 3),
     conda:
         ENV
