@@ -6,13 +6,12 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-from conftest import REPO_ROOT, run_snakemake, tiny_demo_config, write_config
+from conftest import REPO_ROOT, run_snakemake, write_config
 
 pytestmark = pytest.mark.usefixtures("snakemake_available")
 

@@ -10,7 +10,7 @@ import numpy as np
 from descluster.config import variant_name
 from descluster.errors import InputError
 from descluster.files import (atomic_directory, atomic_output, save_npy_atomic, write_rows,
-                              write_table)
+                              write_table, write_text_atomic)
 
 # Heavy libraries (pandas, pyarrow, matplotlib, scikit-learn) are imported inside the
 # steps that use them: the k-scan runs hundreds of short jobs, each a new process.
@@ -365,7 +365,6 @@ def make_label_template(sizes_tsv, model, pca, k, out_yaml):
     import pandas as pd
 
     from descluster import labels
-    from descluster.files import write_text_atomic
 
     write_text_atomic(out_yaml, labels.template(model, pca, k, pd.read_csv(sizes_tsv, sep="\t")))
 
@@ -562,7 +561,6 @@ def build_site(models, clusterings, digests, figures, outlier_files, optional_ta
     import pandas as pd
 
     from descluster import site
-    from descluster.files import write_text_atomic
 
     page_dir = Path(out_index).parent
     tables = {"models": {m: pd.read_csv(digests[m], sep="\t") for m in models}}
