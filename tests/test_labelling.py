@@ -2,6 +2,7 @@
 
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -39,6 +40,11 @@ def labelled_run(demo_run, tmp_path_factory):
         fill_template(workdir / "results" / "labels" / "templates" / f"{model}_{pca}_{k}.yaml",
                       workdir / "results" / "clusters" / model / pca / k / "assignments.parquet",
                       attributes, columns, workdir / "labels" / f"{model}_{pca}_{k}.yaml")
+    # the person also calls osnet's cluster 0 a cluster of bad images
+    osnet_file = workdir / "labels" / "osnet_pca12_k6.yaml"
+    document = yaml.safe_load(osnet_file.read_text())
+    document["clusters"][0]["outlier"] = True
+    osnet_file.write_text(yaml.safe_dump(document, sort_keys=False))
     config = {**config, "labels": [
         {"clustering": "vdc_color/pca4/k3", "file": "labels/vdc_color_pca4_k3.yaml",
          "attributes": ["colour"]},
@@ -62,6 +68,18 @@ def test_every_image_gets_labels(labelled_run):
     vehicles = merged[merged["colour_true"] != ""]
     # three vdc_color clusters name the three commonest colours: right for most images
     assert (vehicles["colour"] == vehicles["colour_true"]).mean() > 0.45
+
+
+def test_clusters_labelled_outlier_rank_as_outliers(labelled_run):
+    workdir, _, _ = labelled_run
+    cluster = pd.read_parquet(workdir / "results" / "clusters" / "osnet" / "pca12" / "k6"
+                              / "assignments.parquet")["cluster"].to_numpy()
+    scores = pd.read_parquet(workdir / "results" / "outliers" / "outliers.parquet")
+    score = scores["score_osnet_pca12"].to_numpy()
+    members, others = score[cluster == 0], score[cluster != 0]
+    assert members.min() > np.percentile(others, 95)  # the labelled cluster's bonus
+    labels = pd.read_parquet(workdir / "results" / "labels" / "labels.parquet")
+    assert (labels["labelled_outlier"].to_numpy() == (cluster == 0)).all()
 
 
 def test_summary_counts_coverage_and_conflicts(labelled_run):

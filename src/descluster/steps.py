@@ -446,10 +446,13 @@ def score_outliers(inputs, label_entries, images_parquet, attributes_csv, images
     """
     import pandas as pd
 
-    from descluster import gallery, outliers
+    from descluster import gallery, labels, outliers
 
     paths = pd.read_parquet(images_parquet, columns=["paths"])["paths"]
-    labelled = {s["clustering"]: s["outlier_clusters"] for s in _labelled_sources(label_entries)}
+    labelled = {}
+    for entry in label_entries:
+        _, outlier_clusters = labels.read_label_file(entry["file"], entry["clustering"], entry["k"])
+        labelled.setdefault(entry["clustering"], set()).update(outlier_clusters)
     scores = {}
     for item in inputs:
         X = np.load(item["reduced"], mmap_mode="r")
