@@ -10,9 +10,12 @@ output transform gives the value profile of the real files (FACTS.md).
 
 import logging
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from descluster.files import atomic_output
 
 log = logging.getLogger(__name__)
 
@@ -168,8 +171,6 @@ def make_descriptors(attributes, model, seed):
 
 def write_pickle(array, path, protocol=4):
     """Pickle an array as the real descriptor files are (a plain numpy array, protocol 4)."""
-    from descluster.files import atomic_output
-
     with atomic_output(path) as tmp, open(tmp, "wb") as handle:
         pickle.dump(array, handle, protocol=protocol)
 
@@ -225,8 +226,6 @@ def render_thumbnail(row, seed):
 
 def write_thumbnails(attributes, root, seed):
     """Render every demo image as a JPEG under ``root`` (Windows paths become folders)."""
-    from pathlib import Path
-
     root = Path(root)
     for i, row in enumerate(attributes.to_dict("records")):
         target = root / row["paths"].replace("\\", "/")

@@ -178,8 +178,3 @@ def iter_descriptor_batches(parquet_path, batch_rows):
                                       use_threads=False):
         values = batch.column(0).flatten().to_numpy(zero_copy_only=False)
         yield values.reshape(-1, n_cols)
-
-
-def read_paths_column(parquet_path):
-    """The ``paths`` column of an ingested file, as an Arrow array."""
-    return pq.read_table(parquet_path, columns=["paths"]).column("paths")

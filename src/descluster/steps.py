@@ -218,9 +218,10 @@ def cluster_kmeans(reduced_npy, images_parquet, model, variant, k, seed, n_init,
     with atomic_output(out_assignments) as tmp:
         pq.write_table(table, tmp)
     save_npy_atomic(out_centroids, centroids)
-    write_table(cluster_sizes(labels, distances, k), out_sizes)
+    sizes = cluster_sizes(labels, distances, k)
+    write_table(sizes, out_sizes)
     log.info("kmeans: %s %s k=%d, cluster sizes %d..%d", model, variant, k,
-             np.bincount(labels, minlength=k).min(), np.bincount(labels, minlength=k).max())
+             sizes["size"].min(), sizes["size"].max())
 
 
 def cluster_sizes(labels, distances, k):
