@@ -12,7 +12,8 @@ def main(smk):
         seed=smk.params.seed,
         n_init=smk.params.n_init,
         max_iter=smk.params.max_iter,
-        fit_sample=smk.params.fit_sample,
+        rows_per_cluster=smk.params.rows_per_cluster,
+        min_rows=smk.params.min_rows,
         silhouette_sample=smk.params.silhouette_sample,
         out_tsv=smk.output.row,
     )

@@ -149,13 +149,17 @@ KSCAN_COLUMNS = ["model", "pca", "n_components", "k", "inertia", "calinski_harab
                  "davies_bouldin", "silhouette"]
 
 
-def scan_k(reduced_npy, model, variant, k, seed, n_init, max_iter, fit_sample,
+def scan_k(reduced_npy, model, variant, k, seed, n_init, max_iter, rows_per_cluster, min_rows,
            silhouette_sample, out_tsv):
-    """One k of the k-scan: fit KMeans (on a sample), assign all rows, score; one TSV row."""
+    """One k of the k-scan: fit KMeans on a sample, assign all rows, score; one TSV row.
+
+    The sample holds ``rows_per_cluster * k`` rows, at least ``min_rows`` (0 = all rows).
+    """
     from descluster import clustering
 
     X = np.load(reduced_npy, mmap_mode="r")
-    centroids = clustering.fit_kmeans(X, k, seed, n_init, max_iter, fit_sample)
+    fit_rows = clustering.scan_fit_rows(k, rows_per_cluster, min_rows)
+    centroids = clustering.fit_kmeans(X, k, seed, n_init, max_iter, fit_rows)
     labels, distances = clustering.assign(X, centroids)
     scores = clustering.validity_scores(X, labels, distances, seed, silhouette_sample)
     row = {"model": model, "pca": variant, "n_components": X.shape[1], "k": k, **scores}

@@ -10,7 +10,8 @@ rule scan_k:
         seed=config["seed"],
         n_init=config["clustering"]["kscan_n_init"],
         max_iter=config["clustering"]["max_iter"],
-        fit_sample=config["clustering"]["kscan_fit_sample"],
+        rows_per_cluster=config["clustering"]["kscan_rows_per_cluster"],
+        min_rows=config["clustering"]["kscan_min_rows"],
         silhouette_sample=config["clustering"]["silhouette_sample"],
     log:
         "results/logs/scan_k/{model}/{pca}/k{k}.log",
