@@ -15,7 +15,8 @@ kscan  osnet at 150 components, k = 2..50, on the same reduced matrix: the workf
        Calinski-Harabasz and Davies-Bouldin on all rows). Time ratio, and per k the
        inertia and Calinski-Harabasz of both. With faiss-cpu installed, faiss's k-means
        on the workflow's samples is timed and scored beside the workflow's own fit.
-pca    benchmarks/pca_vs_sklearn.py on efficientnet-b7, IncrementalPCA included.
+pca    benchmarks/pca_vs_sklearn.py on efficientnet-b7, IncrementalPCA included; the
+       in-memory methods load the original pickle, as the notebooks did.
 
 It ends with every target of the "Seed scale" issue, measured, and whether it is met.
 Each part needs the earlier parts' files only; ``--skip study`` reuses a finished OUT/run.
@@ -199,7 +200,8 @@ def run_pca(out, targets):
     parquet = out / "run" / "results" / "ingest" / f"{PCA_MODEL}.parquet"
     snakemake(out / "run", str(parquet.relative_to(out / "run")))  # a no-op after the study
     print(f"\n== pca: {PCA_MODEL} to {PCA_COMPONENTS} components", flush=True)
-    result = pca_vs_sklearn.compare(parquet, PCA_COMPONENTS, incremental=True)
+    result = pca_vs_sklearn.compare(parquet, PCA_COMPONENTS, incremental=True,
+                                    pickle_path=out / "data" / "descriptors" / f"{PCA_MODEL}.pickle")
     targets.append(("PCA: IncrementalPCA time / workflow time",
                     f"{result['incremental'] / result['ours']:.1f} x", ">= 10 x",
                     result["incremental"] >= 10 * result["ours"]))

@@ -1,5 +1,6 @@
 """The seed-scale benchmark's measuring code, on small data (its timings are not asserted)."""
 
+import pickle
 import sys
 from pathlib import Path
 
@@ -20,12 +21,15 @@ def test_pca_comparison_reports_agreement_with_the_exact_pca(tmp_path, capsys):
     array = (rng.normal(size=(3000, 30)) * scales).astype(np.float32)
     parquet = tmp_path / "model.parquet"
     ingest.write_descriptor_parquet(array, [f"img{i}.jpg" for i in range(3000)], parquet)
-    result = pca_vs_sklearn.compare(parquet, 10, incremental=True)
+    with open(tmp_path / "model.pickle", "wb") as handle:
+        pickle.dump(array, handle, protocol=4)
+    result = pca_vs_sklearn.compare(parquet, 10, incremental=True, pickle_path=tmp_path / "model.pickle")
     assert set(result) >= {"ours", "default", "exact", "incremental", "load"}
     assert abs(result["explained_variance_gap"]) < 1e-5
     assert result["angle50"] < 0.01
     printed = capsys.readouterr().out
     assert "sklearn IncrementalPCA" in printed and "3000 x 30 -> 10 components" in printed
+    assert "to load the array from " + str(tmp_path / "model.pickle") in printed
 
 
 def test_baseline_scan_is_scikit_learns_default_kmeans():
