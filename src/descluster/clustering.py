@@ -121,10 +121,16 @@ def lloyd(X, centroids, max_iter, tol):
     k = centroids.shape[0]
     previous = None
     for _ in range(max_iter):
-        labels, squared = _nearest_centroids(X, centroids)
+        # assignment and cluster sums in one pass over X
+        labels = np.empty(X.shape[0], dtype=np.int64)
+        squared = np.empty(X.shape[0], dtype=np.float32)
+        sums = np.zeros((k, X.shape[1]), dtype=np.float64)
+        for start, chunk in _chunks(X):
+            labels[start:start + len(chunk)], squared[start:start + len(chunk)] = (
+                _nearest_in_chunk(chunk, centroids))
+            sums += _one_hot_sums(chunk, labels[start:start + len(chunk)], k)
         if previous is not None and np.array_equal(labels, previous):
             break
-        sums = _cluster_sums(X, labels, k)
         counts = np.bincount(labels, minlength=k)
         empty = np.flatnonzero(counts == 0)
         if len(empty):
@@ -157,27 +163,41 @@ def _row_norms(X):
     return np.einsum("ij,ij->i", X, X)
 
 
+def _chunks(X):
+    """(start, chunk) over the rows of X in blocks of ``_CHUNK_ROWS``, each a float32 array."""
+    for start in range(0, X.shape[0], _CHUNK_ROWS):
+        yield start, np.asarray(X[start:start + _CHUNK_ROWS], dtype=np.float32)
+
+
+def _nearest_in_chunk(chunk, centroids):
+    """Label (m,) int64 and squared distance (m,) float32 of each row's nearest centroid."""
+    squared = _squared_distances(chunk, centroids, _row_norms(chunk))
+    labels = np.argmin(squared, axis=1)
+    return labels, squared[np.arange(len(chunk)), labels]
+
+
+def _one_hot_sums(chunk, chunk_labels, k):
+    """(k, p) sum of the rows of ``chunk`` per label, as a one-hot product (BLAS speed)."""
+    one_hot = np.zeros((len(chunk), k), dtype=np.float32)
+    one_hot[np.arange(len(chunk)), chunk_labels] = 1.0
+    return one_hot.T @ chunk
+
+
 def _nearest_centroids(X, centroids):
     """Label (n,) int64 and squared distance (n,) float32 of each row's nearest centroid, in chunks."""
     labels = np.empty(X.shape[0], dtype=np.int64)
     squared = np.empty(X.shape[0], dtype=np.float32)
-    for start in range(0, X.shape[0], _CHUNK_ROWS):
-        chunk = np.asarray(X[start:start + _CHUNK_ROWS], dtype=np.float32)
-        chunk_squared = _squared_distances(chunk, centroids, _row_norms(chunk))
-        chunk_labels = np.argmin(chunk_squared, axis=1)
-        labels[start:start + len(chunk)] = chunk_labels
-        squared[start:start + len(chunk)] = chunk_squared[np.arange(len(chunk)), chunk_labels]
+    for start, chunk in _chunks(X):
+        labels[start:start + len(chunk)], squared[start:start + len(chunk)] = (
+            _nearest_in_chunk(chunk, centroids))
     return labels, squared
 
 
 def _cluster_sums(X, labels, k):
-    """(k, p) float64 sum of the rows of each cluster, as one-hot products in chunks."""
+    """(k, p) float64 sum of the rows of each cluster, in chunks."""
     sums = np.zeros((k, X.shape[1]), dtype=np.float64)
-    for start in range(0, X.shape[0], _CHUNK_ROWS):
-        chunk = np.asarray(X[start:start + _CHUNK_ROWS], dtype=np.float32)
-        one_hot = np.zeros((len(chunk), k), dtype=np.float32)
-        one_hot[np.arange(len(chunk)), labels[start:start + _CHUNK_ROWS]] = 1.0
-        sums += one_hot.T @ chunk
+    for start, chunk in _chunks(X):
+        sums += _one_hot_sums(chunk, labels[start:start + len(chunk)], k)
     return sums
 
 
@@ -196,12 +216,12 @@ def assign(X, centroids):
         Euclidean distance of each row to its own centroid, computed directly
         (not from the expanded dot-product form, which loses precision).
     """
-    labels = _nearest_centroids(X, centroids)[0].astype(np.int32)
+    labels = np.empty(X.shape[0], dtype=np.int32)
     distances = np.empty(X.shape[0], dtype=np.float32)
-    for start in range(0, X.shape[0], _CHUNK_ROWS):
-        chunk = np.asarray(X[start:start + _CHUNK_ROWS], dtype=np.float32)
-        distances[start:start + len(chunk)] = np.sqrt(
-            _row_norms(chunk - centroids[labels[start:start + len(chunk)]]))
+    for start, chunk in _chunks(X):
+        chunk_labels, _ = _nearest_in_chunk(chunk, centroids)
+        labels[start:start + len(chunk)] = chunk_labels
+        distances[start:start + len(chunk)] = np.sqrt(_row_norms(chunk - centroids[chunk_labels]))
     return labels, distances
 
 
@@ -252,9 +272,8 @@ def _calinski_harabasz_davies_bouldin(X, labels, k):
     means32 = means.astype(np.float32)
     within = np.zeros(k)
     spread = np.zeros(k)
-    for start in range(0, n_rows, _CHUNK_ROWS):
-        chunk = np.asarray(X[start:start + _CHUNK_ROWS], dtype=np.float32)
-        chunk_labels = labels[start:start + _CHUNK_ROWS]
+    for start, chunk in _chunks(X):
+        chunk_labels = labels[start:start + len(chunk)]
         squared = _row_norms(chunk - means32[chunk_labels])
         within += np.bincount(chunk_labels, weights=squared, minlength=k)
         spread += np.bincount(chunk_labels, weights=np.sqrt(squared), minlength=k)
