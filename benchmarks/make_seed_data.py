@@ -1,7 +1,7 @@
 """Generate seed-scale data: the demo generator at the vehicle data's real size.
 
 416,314 images, four descriptor pickles of 2560/512/128/512 float32 columns (protocol 4,
-as the real files), images_paths.csv and attributes.csv; no thumbnails. About 6.2 GB.
+as the real files), images_paths.csv, vehicle_info.txt and attributes.csv; no thumbnails. About 6.2 GB.
 
     python benchmarks/make_seed_data.py OUT_DIR [--n-images 416314] [--seed 0]
 """
@@ -28,6 +28,7 @@ def main(argv=None):
     steps.make_demo(
         descriptor_paths={m: args.out_dir / "descriptors" / f"{m}.pickle" for m in demo.MODEL_DIMS},
         paths_csv=args.out_dir / "images_paths.csv",
+        vehicle_info_txt=args.out_dir / "vehicle_info.txt",
         attributes_csv=args.out_dir / "attributes.csv",
         images_dir=args.out_dir / "images",
         n_images=args.n_images,

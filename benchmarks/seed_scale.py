@@ -122,7 +122,7 @@ def _faiss_scan(X, ks, seed, clustering_config, baseline):
         faiss_seconds = time.perf_counter() - started
         started = time.perf_counter()
         ours = clustering.fit_kmeans(X, k, seed, clustering_config["kscan_n_init"],
-                                     clustering_config["max_iter"], n_fit)
+                                     clustering_config["max_iter"], n_fit).centroids
         ours_seconds = time.perf_counter() - started
         rows.append({"k": k, "faiss_s": faiss_seconds, "ours_s": ours_seconds,
                      "faiss_ratio": _inertia(X, kmeans.centroids) / baseline.loc[k, "inertia"],

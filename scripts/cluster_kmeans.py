@@ -16,6 +16,8 @@ def main(smk):
         out_assignments=smk.output.assignments,
         out_centroids=smk.output.centroids,
         out_sizes=smk.output.sizes,
+        out_fit=smk.output.fit,
+        scan_centroids=smk.input.scan_centroids[0] if smk.input.scan_centroids else None,
     )
 
 

@@ -1,4 +1,4 @@
-"""Rules collect_kscan and collect_suggested_k: concatenate per-model tables."""
+"""Rules collect_kscan, collect_suggested_k, collect_labelling_effort: concatenate per-model tables."""
 from descluster import steps
 from descluster.step import run_step
 

@@ -7,6 +7,7 @@ def main(smk):
     steps.make_demo(
         descriptor_paths=dict(zip(demo.MODEL_DIMS, smk.output.descriptors)),
         paths_csv=smk.output.paths,
+        vehicle_info_txt=smk.output.vehicle_info,
         attributes_csv=smk.output.attributes,
         images_dir=smk.output.images,
         n_images=smk.params.n_images,

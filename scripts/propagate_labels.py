@@ -1,11 +1,23 @@
-"""Rule propagate_labels: cluster labels from the label files to every image."""
+"""Rule propagate_labels: cluster and image labels from the label files to every image."""
 from descluster import steps
 from descluster.step import run_step
 
 
 def main(smk):
-    steps.propagate_labels(smk.params.entries, smk.input.images, smk.output.labels,
-                           smk.output.summary)
+    files = zip(smk.input.files, smk.input.assignments, smk.input.centroids, smk.input.reduced)
+    entries = [{**settings, "file": file, "assignments": assignments, "centroids": centroids,
+                "reduced": reduced}
+               for settings, (file, assignments, centroids, reduced) in zip(smk.params.entries, files)]
+    steps.propagate_labels(
+        entries=entries,
+        images_parquet=smk.input.images,
+        outliers_parquet=smk.input.outliers,
+        allowed=smk.params.allowed,
+        out_labels=smk.output.labels,
+        out_summary=smk.output.summary,
+        out_accuracy=smk.output.accuracy,
+        attributes_parquet=smk.input.attributes[0] if smk.input.attributes else None,
+    )
 
 
 run_step(snakemake, main)  # noqa: F821 - injected by Snakemake

@@ -16,6 +16,8 @@ def main(smk):
         min_rows=smk.params.min_rows,
         silhouette_sample=smk.params.silhouette_sample,
         out_tsv=smk.output.row,
+        out_centroids=smk.output.centroids,
+        attributes_parquet=smk.input.attributes[0] if smk.input.attributes else None,
     )
 
 

@@ -1,4 +1,4 @@
-"""Rule score_outliers: outlier scores per model-variant, combined and flagged."""
+"""Rule score_outliers: one clustering's label-independent outlier scores."""
 from descluster import steps
 from descluster.step import run_step
 
@@ -6,19 +6,14 @@ from descluster.step import run_step
 def main(smk):
     settings = smk.params.settings
     steps.score_outliers(
-        inputs=smk.params.inputs,
-        label_entries=smk.params.label_entries,
-        images_parquet=smk.input.images,
-        attributes_csv=smk.input.attributes or None,
-        images_root=smk.params.root,
-        rate=settings["rate"],
+        reduced_npy=smk.input.reduced,
+        assignments_parquet=smk.input.assignments,
+        sizes_tsv=smk.input.sizes,
         n_neighbours=settings["neighbours"],
         reference_sample=settings["reference_sample"],
         tiny_fraction=settings["tiny_cluster"],
         seed=smk.params.seed,
         out_scores=smk.output.scores,
-        out_sheet=smk.output.sheet,
-        out_summary=smk.output.summary,
     )
 
 

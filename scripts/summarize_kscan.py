@@ -4,7 +4,8 @@ from descluster.step import run_step
 
 
 def main(smk):
-    steps.summarize_kscan(smk.input.rows, smk.output.scan, smk.output.suggested)
+    steps.summarize_kscan(smk.input.rows, smk.output.scan, smk.output.suggested,
+                          smk.output.effort)
 
 
 run_step(snakemake, main)  # noqa: F821 - injected by Snakemake

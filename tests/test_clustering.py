@@ -29,7 +29,7 @@ def test_assign_matches_brute_force(blobs):
 
 def test_validity_scores_match_sklearn(blobs):
     X, _ = blobs
-    centroids = clustering.fit_kmeans(X, 5, seed=0, n_init=1, max_iter=300)
+    centroids = clustering.fit_kmeans(X, 5, seed=0, n_init=1, max_iter=300).centroids
     labels, distances = clustering.assign(X, centroids)
     scores = clustering.validity_scores(X, labels, distances, seed=0, silhouette_sample=400)
     assert scores["calinski_harabasz"] == pytest.approx(calinski_harabasz_score(X, labels), rel=1e-5)
@@ -66,7 +66,8 @@ def test_lloyd_converges_where_sklearn_does_from_the_same_start(overlapping, k):
     X = overlapping
     start = X[np.random.default_rng(k).choice(len(X), k, replace=False)]
     tol = 1e-4 * float(np.var(X, axis=0).mean())
-    ours = clustering.lloyd(X, start, max_iter=300, tol=tol)
+    ours, _, converged = clustering.lloyd(X, start, max_iter=300, tol=tol)
+    assert converged
     theirs = KMeans(k, init=start, n_init=1).fit(X)
     np.testing.assert_array_equal(clustering.assign(X, ours)[0], theirs.labels_)
     assert _inertia(X, ours) == pytest.approx(theirs.inertia_, rel=1e-5)
@@ -84,11 +85,11 @@ def test_kmeans_plusplus_seeds_as_well_as_sklearn(overlapping):
 
 def test_kmeans_recovers_separated_clusters_and_is_reproducible(blobs):
     X, truth = blobs
-    fits = [clustering.fit_kmeans(X, 5, seed=seed, n_init=3, max_iter=300, fit_sample=500)
+    fits = [clustering.fit_kmeans(X, 5, seed=seed, n_init=3, max_iter=300, fit_sample=500).centroids
             for seed in range(5)]
     for centroids in fits:
         assert adjusted_rand_score(truth, clustering.assign(X, centroids)[0]) == 1.0
-    again = clustering.fit_kmeans(X, 5, seed=0, n_init=3, max_iter=300, fit_sample=500)
+    again = clustering.fit_kmeans(X, 5, seed=0, n_init=3, max_iter=300, fit_sample=500).centroids
     np.testing.assert_array_equal(fits[0], again)
     assert not np.array_equal(fits[0], fits[1])  # another seed, another sample
 
@@ -104,17 +105,37 @@ def test_kmeans_plusplus_picks_distinct_rows():
 def test_lloyd_moves_an_empty_cluster_to_the_farthest_row():
     X = np.array([[0, 0], [0, 1], [1, 0], [10, 10], [10, 11], [50, 50]], dtype=np.float32)
     start = np.array([[0, 0], [10, 10], [1000, 1000]], dtype=np.float32)  # third starts empty
-    centroids = clustering.lloyd(X, start, max_iter=50, tol=0.0)
+    centroids, _, _ = clustering.lloyd(X, start, max_iter=50, tol=0.0)
     labels, _ = clustering.assign(X, centroids)
     assert np.bincount(labels, minlength=3).tolist() == [3, 2, 1]
     np.testing.assert_allclose(centroids[2], [50, 50])
 
 
-def test_fewer_distinct_rows_than_clusters_still_fits():
+def test_relocated_row_leaves_its_old_cluster_as_in_sklearn():
+    # the far row (50, 50) first belongs to cluster 1; the empty cluster 2 takes it, and
+    # cluster 1's mean must no longer count it (one iteration, compared with sklearn's)
+    X = np.array([[0, 0], [0, 1], [1, 0], [10, 10], [10, 11], [50, 50], [51, 50]], dtype=np.float32)
+    start = np.array([[0, 0], [10, 10], [1000, 1000], [-1000, -1000]], dtype=np.float32)
+    ours, n_iter, converged = clustering.lloyd(X, start, max_iter=1, tol=0.0)
+    theirs = KMeans(4, init=start, n_init=1, max_iter=1, tol=0.0).fit(X).cluster_centers_
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    assert (n_iter, converged) == (1, False)
+
+
+def test_nothing_moves_when_every_row_sits_on_its_centroid():
+    X = np.repeat(np.array([[0, 0], [5, 5]], dtype=np.float32), 5, axis=0)
+    start = np.array([[0, 0], [5, 5], [100, 100]], dtype=np.float32)  # third stays empty
+    centroids, _, converged = clustering.lloyd(X, start, max_iter=10, tol=0.0)
+    assert converged
+    np.testing.assert_array_equal(centroids, start)
+
+
+def test_fewer_distinct_rows_than_clusters_still_fits_and_names_the_empty_ones():
     X = np.repeat(np.array([[0, 0], [5, 5]], dtype=np.float32), 50, axis=0)
-    centroids = clustering.fit_kmeans(X, 4, seed=0, n_init=2, max_iter=20)
-    labels, distances = clustering.assign(X, centroids)
+    fit = clustering.fit_kmeans(X, 4, seed=0, n_init=2, max_iter=20)
+    labels, distances = clustering.assign(X, fit.centroids)
     assert np.all(distances == 0) and len(np.unique(labels)) == 2
+    assert len(fit.empty_clusters) == 2 and set(fit.empty_clusters).isdisjoint(labels)
 
 
 def test_scan_sample_grows_with_k():
@@ -144,3 +165,26 @@ def test_suggest_k_takes_lowest_davies_bouldin():
     assert row["suggested_k"] == 3  # tie at 0.8 with k=5, broken by higher Calinski-Harabasz
     assert row["best_k_calinski_harabasz"] == 4
     assert row["best_k_silhouette"] == 3
+
+
+def test_a_given_start_is_never_made_worse(overlapping):
+    """The final clusterings start one run from the k-scan's centroids: the fit keeps the
+    best of all runs, so its inertia is never above that start's."""
+    X = overlapping
+    for k in (5, 9):
+        scan = clustering.fit_kmeans(X, k, seed=1, n_init=8, max_iter=300, fit_sample=600)
+        scan_inertia = clustering.inertia(X, scan.centroids)
+        few = clustering.fit_kmeans(X, k, seed=2, n_init=1, max_iter=300)
+        final = clustering.fit_kmeans(X, k, seed=2, n_init=1, max_iter=300, init=[scan.centroids])
+        assert final.inertia <= scan_inertia
+        assert final.inertia <= few.inertia
+        assert final.inertia == clustering.inertia(X, final.centroids)
+        assert final.n_iter >= 0 and final.converged
+
+
+def test_restarts_land_in_different_optima(overlapping):
+    """The data of the test above really has several optima (else it proves nothing)."""
+    X = overlapping
+    inertias = {round(clustering.fit_kmeans(X, 9, seed=s, n_init=1, max_iter=300).inertia)
+                for s in range(6)}
+    assert len(inertias) > 1

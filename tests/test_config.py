@@ -36,7 +36,8 @@ def test_defaults_fill_in(shipped):
     assert config["seed"] == 0
     assert config["clustering"]["n_init"] == 3
     assert config["images"]["root"] is None
-    assert config["attributes"] is None
+    assert config["attributes"] == []  # one file or a list; always a list once validated
+    assert config["label_attributes"] == ["type", "view", "colour"]
 
 
 @pytest.mark.parametrize("edit, message", [

@@ -6,6 +6,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from descluster import evaluate
+from descluster.attributes import read_attribute_codes
 
 
 def test_purity_by_hand_and_against_crosstab():
@@ -17,19 +18,30 @@ def test_purity_by_hand_and_against_crosstab():
     assert evaluate.purity(truth, labels) == pytest.approx(table.max(axis=1).sum() / 6)
 
 
-def test_missing_values_are_left_out():
+def test_missing_values_are_left_out(tmp_path):
     labels = np.array([0, 0, 1, 1, 2, 2, 2])
-    attributes = pd.DataFrame({"paths": list("fedcba"),  # another order, and 'g' unlisted
-                               "colour": ["", "", "blue", "blue", "red", "red"],
-                               "constant": ["x"] * 6})
-    codes = evaluate.encode_attributes(list("abcdefg"), attributes)
-    assert list(codes) == ["colour"]  # a single-valued attribute says nothing
+    aligned = pd.DataFrame({"paths": list("abcdefg"),
+                            "colour": ["red", "red", "blue", "blue", "", "", ""],
+                            "constant": ["x"] * 6 + [""],
+                            "outlier": ["none", "glare"] + ["none"] * 5})
+    aligned.to_parquet(tmp_path / "attributes.parquet")
+    codes, vocabularies = read_attribute_codes(tmp_path / "attributes.parquet")
+    # a single-valued attribute says nothing; 'outlier' marks bad images, it is no attribute
+    assert list(codes) == ["colour"]
     assert codes["colour"].tolist() == [0, 0, 1, 1, -1, -1, -1]
+    assert vocabularies["colour"] == ["red", "blue"]
     rows = evaluate.validate_clustering(labels, codes)
     assert [r["attribute"] for r in rows] == ["colour"]  # a single-valued attribute says nothing
     assert rows[0]["n_labelled"] == 4
     assert rows[0]["ari"] == pytest.approx(1.0)
     assert rows[0]["purity"] == 1.0
+
+
+def test_purity_by_attribute_leaves_unknown_rows_out():
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    codes = {"type": np.array([0, 0, 1, 1, 1, -1]), "colour": np.array([-1, -1, -1, 2, 2, 0])}
+    purity = evaluate.purity_by_attribute(labels, codes)
+    assert purity == {"type": pytest.approx(4 / 5), "colour": pytest.approx(2 / 3)}
 
 
 def test_rank_models_by_best_ari():

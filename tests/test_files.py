@@ -2,6 +2,8 @@
 
 import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -11,7 +13,8 @@ import pytest
 
 from conftest import numpy1_pickle_bytes
 from descluster.errors import InputError
-from descluster.files import atomic_output, load_descriptor_array, load_pickled_array
+from descluster.files import (atomic_directory, atomic_output, load_descriptor_array,
+                              load_descriptor_paths, load_pickled_array, remove_stale_partials)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.uint8])
@@ -126,3 +129,77 @@ def test_atomic_output_leaves_nothing_on_failure(tmp_path):
         tmp.write_text("whole")
     assert target.read_text() == "whole"
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["table.tsv"]
+
+
+def parquet_with_paths(path, array, paths):
+    vectors = pa.FixedSizeListArray.from_arrays(pa.array(array.ravel()), array.shape[1])
+    pq.write_table(pa.table({"paths": paths, "vector": vectors}), path)
+
+
+def test_descriptor_paths_of_parquet_files(tmp_path):
+    array = np.arange(6, dtype=np.float32).reshape(3, 2)
+    parquet_with_paths(tmp_path / "l.parquet", array, ["a.jpg", None, "c.jpg"])
+    assert load_descriptor_paths(tmp_path / "l.parquet") == ["a.jpg", None, "c.jpg"]
+    pd.DataFrame({"paths": [1, 2, 3], "d0": [0.0, 1, 2]}).to_parquet(tmp_path / "n.parquet")
+    with pytest.raises(InputError, match=r"n\.parquet: column 'paths' holds int64, expected image paths"):
+        load_descriptor_paths(tmp_path / "n.parquet")
+    pd.DataFrame({"d0": [0.0, 1, 2]}).to_parquet(tmp_path / "none.parquet")
+    assert load_descriptor_paths(tmp_path / "none.parquet") is None
+    np.save(tmp_path / "a.npy", array)
+    assert load_descriptor_paths(tmp_path / "a.npy") is None
+
+
+def test_a_paths_column_is_never_a_dimension(tmp_path):
+    frame = pd.DataFrame({"paths": [7, 8], "d0": [0.5, 1.5], "d1": [True, False]})
+    frame.to_parquet(tmp_path / "c.parquet")
+    loaded = load_descriptor_array(tmp_path / "c.parquet")
+    np.testing.assert_array_equal(loaded, [[0.5, 1.0], [1.5, 0.0]])
+
+
+def dead_pid():
+    """The id of a process that has ended (not reused so soon on a test machine)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_stale_partials_of_killed_writers_are_removed(tmp_path):
+    target = tmp_path / "out" / "table.tsv"
+    target.parent.mkdir()
+    stale_file = target.parent / f".table.partial-{dead_pid()}.tsv"
+    stale_file.write_text("half")
+    live_file = target.parent / f".table.partial-{os.getppid()}.tsv"  # a running process
+    live_file.write_text("being written")
+    other = target.parent / f".tables.partial-{dead_pid()}.tsv"  # another output's
+    other.write_text("not ours")
+    with atomic_output(target) as tmp:
+        tmp.write_text("whole")
+    assert not stale_file.exists()
+    assert live_file.exists() and other.exists()
+    assert target.read_text() == "whole"
+
+    folder = tmp_path / "sheets"
+    stale_dir = tmp_path / f".sheets.partial-{dead_pid()}"
+    (stale_dir / "inner").mkdir(parents=True)
+    (stale_dir / "inner" / "a.jpg").write_bytes(b"x")
+    with atomic_directory(folder) as staging:
+        (staging / "b.jpg").write_bytes(b"y")
+    assert not stale_dir.exists()
+    assert [p.name for p in folder.iterdir()] == ["b.jpg"]
+
+
+def test_a_writer_killed_mid_write_leaves_litter_that_the_next_run_removes(tmp_path):
+    target = tmp_path / "big.npy"
+    script = (
+        "import os, signal, sys\n"
+        "from descluster.files import atomic_output\n"
+        "with atomic_output(sys.argv[1]) as tmp:\n"
+        "    open(tmp, 'wb').write(b'half')\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(target)])
+    assert result.returncode == -9
+    litter = list(tmp_path.glob(".big.partial-*.npy"))
+    assert len(litter) == 1 and not target.exists()
+    assert remove_stale_partials(target) == litter
+    assert list(tmp_path.iterdir()) == []

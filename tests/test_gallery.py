@@ -1,7 +1,13 @@
-"""Contact sheets: member choice, unreadable images as placeholders."""
+"""Contact sheets: member choice; images that cannot or must not be read as placeholders."""
+
+import logging
+import os
+import threading
+import time
 
 import numpy as np
-from PIL import Image
+import pytest
+from PIL import Image, JpegImagePlugin
 
 from descluster import gallery
 
@@ -18,19 +24,115 @@ def test_pick_members():
 def test_missing_unreadable_and_good_images(tmp_path):
     Image.new("RGB", (40, 30), (255, 0, 0)).save(tmp_path / "good.jpg")
     (tmp_path / "broken.jpg").write_bytes(b"not a jpeg")
-    good, ok = gallery.load_tile(tmp_path, "good.jpg")
-    assert ok and good.size == gallery.TILE
+    good, problem = gallery.load_tile(tmp_path, "good.jpg")
+    assert problem is None and good.size == gallery.TILE
     assert good.getpixel((gallery.TILE[0] // 2, gallery.TILE[1] // 2))[0] > 200
-    _, ok = gallery.load_tile(tmp_path, "broken.jpg")
-    assert not ok
-    _, ok = gallery.load_tile(tmp_path, "gone/missing.jpg")
-    assert not ok
-    _, ok = gallery.load_tile(None, "good.jpg")
-    assert not ok
+    assert gallery.load_tile(tmp_path, "broken.jpg")[1] == "unreadable"
+    assert gallery.load_tile(tmp_path, "gone/missing.jpg")[1] == "missing"
+    assert gallery.load_tile(None, "good.jpg")[1] == "no images.root"
     sheet, placeholders = gallery.contact_sheet(
         {"nearest": ["good.jpg", "broken.jpg"], "random": ["gone.jpg"]}, tmp_path, "t")
     assert placeholders == 2
     assert sheet.size[1] == 18 + 2 * (gallery.TILE[1] + 2)
+
+
+@pytest.fixture
+def root_with_a_secret_beside(tmp_path):
+    """images.root holding one good image, and an image outside it that must never be read."""
+    root = tmp_path / "images"
+    root.mkdir()
+    Image.new("RGB", (20, 20), (0, 255, 0)).save(root / "inside.png")
+    Image.new("RGB", (20, 20), (255, 0, 0)).save(tmp_path / "secret.png")
+    (root / "sub").mkdir()
+    os.symlink(tmp_path / "secret.png", root / "sub" / "link.png")
+    os.symlink(tmp_path, root / "up")
+    os.symlink(root / "inside.png", root / "sub" / "inner-link.png")
+    return root
+
+
+@pytest.mark.parametrize("path", ["../secret.png", "sub/../../secret.png", "sub/link.png",
+                                  "up/secret.png", "SECRET_ABSOLUTE", ".."])
+def test_paths_leading_out_of_the_root_are_never_opened(root_with_a_secret_beside, path,
+                                                        monkeypatch):
+    root = root_with_a_secret_beside
+    if path == "SECRET_ABSOLUTE":
+        path = str(root.parent / "secret.png")
+    opened = []
+    real_open = os.open
+    monkeypatch.setattr(os, "open", lambda file, *a, **k: opened.append(file) or real_open(file, *a, **k))
+    tile, problem = gallery.load_tile(root, path)
+    assert problem == "outside root"
+    assert opened == []
+    assert tile.getpixel((3, gallery.TILE[1] - 4))[0] < 250  # the grey placeholder, not the red secret
+
+
+def test_symlink_inside_the_root_is_followed(root_with_a_secret_beside):
+    tile, problem = gallery.load_tile(root_with_a_secret_beside, "sub/inner-link.png")
+    assert problem is None
+    assert tile.getpixel((gallery.TILE[0] // 2, gallery.TILE[1] // 2))[1] > 200
+
+
+def test_contact_sheet_warns_with_counts(root_with_a_secret_beside, caplog):
+    root = root_with_a_secret_beside
+    with caplog.at_level(logging.WARNING, logger="descluster.gallery"):
+        _, placeholders = gallery.contact_sheet(
+            {"nearest": ["inside.png", "../secret.png", "sub/link.png", "missing.png"]}, root, "c0")
+    assert placeholders == 3
+    assert "c0: images not opened or not decoded (placeholders shown): 2 outside root" in caplog.text
+
+
+def test_fifo_is_not_opened_and_does_not_block(tmp_path):
+    os.mkfifo(tmp_path / "pipe.jpg")
+    result = []
+    worker = threading.Thread(target=lambda: result.append(gallery.load_tile(tmp_path, "pipe.jpg")),
+                              daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "reading a FIFO blocked"
+    assert result[0][1] == "not a file"
+
+
+def test_directory_and_device_are_not_files(tmp_path):
+    (tmp_path / "folder.jpg").mkdir()
+    assert gallery.load_tile(tmp_path, "folder.jpg")[1] == "not a file"
+    os.symlink("/dev/zero", tmp_path / "zero.jpg")  # resolves outside the root
+    assert gallery.load_tile(tmp_path, "zero.jpg")[1] == "outside root"
+    assert gallery.load_tile("/dev", "zero")[1] == "not a file"
+
+
+def test_decompression_bomb_is_a_placeholder(tmp_path):
+    """A PNG of 20000 x 20000 pixels (400 M) in a few hundred kilobytes is never decoded."""
+    Image.new("1", (20000, 20000)).save(tmp_path / "bomb.png")
+    assert (tmp_path / "bomb.png").stat().st_size < 2_000_000
+    assert gallery.load_tile(tmp_path, "bomb.png")[1] == "too large"
+
+
+def test_image_over_the_pixel_bound_is_not_decoded(tmp_path, monkeypatch):
+    Image.new("RGB", (100, 100)).save(tmp_path / "big.png")
+    monkeypatch.setattr(gallery, "MAX_PIXELS", 9999)
+    assert gallery.load_tile(tmp_path, "big.png")[1] == "too large"
+
+
+def test_only_raster_formats_are_decoded(tmp_path):
+    (tmp_path / "page.jpg").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n")
+    assert gallery.load_tile(tmp_path, "page.jpg")[1] == "unreadable"
+
+
+def test_slow_decoding_is_stopped(tmp_path, monkeypatch):
+    Image.new("RGB", (40, 30)).save(tmp_path / "slow.jpg")
+    monkeypatch.setattr(gallery, "DECODE_SECONDS", 0.2)
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "load", lambda self: time.sleep(30))
+    assert gallery.load_tile(tmp_path, "slow.jpg")[1] == "timed out"
+
+
+def test_any_decoder_failure_is_a_placeholder(tmp_path, monkeypatch):
+    Image.new("RGB", (40, 30)).save(tmp_path / "odd.jpg")
+
+    def fail(self):
+        raise SyntaxError("a decoder bug")
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "load", fail)
+    assert gallery.load_tile(tmp_path, "odd.jpg")[1] == "unreadable"
 
 
 def test_nearest_clusters():

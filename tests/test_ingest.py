@@ -61,6 +61,10 @@ def test_missing_and_empty_files(tmp_path):
     (np.zeros((5, 2, 2)), r"array has 3 dimension\(s\) \(5, 2, 2\)"),
     (np.array([["a", "b"]] * 5), r"array dtype is <U1; expected numbers"),
     (np.array([[{}, {}]] * 5, dtype=object), r"array dtype is object; expected numbers"),
+    (np.arange(10).reshape(5, 2).astype("m8[ns]"), r"array dtype is timedelta64\[ns\]; expected numbers"),
+    (np.arange(10).reshape(5, 2).astype("M8[s]"), r"array dtype is datetime64\[s\]; expected numbers"),
+    (np.ones((5, 2), dtype=np.complex64), r"array dtype is complex64; expected numbers \(float, "
+                                          r"signed or unsigned integer, or bool\)"),
     (np.zeros((0, 3)), r"array has zero rows"),
     (np.zeros((5, 0)), r"array has zero columns"),
     (np.zeros((4, 3)), r"4 rows, but the paths file lists 5 images"),
@@ -79,8 +83,9 @@ def test_non_finite_rows_are_listed():
         ingest.check_descriptor_array(array, "d.pickle", n_paths=10, chunk_rows=4)
 
 
-def test_integer_arrays_pass():
-    ingest.check_descriptor_array(np.ones((3, 2), dtype=np.uint8), "d", n_paths=3)
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64, np.uint64, np.bool_, np.float16])
+def test_integer_bool_and_float_arrays_pass(dtype):
+    ingest.check_descriptor_array(np.eye(3, 2, dtype=dtype), "d", n_paths=3)
 
 
 def test_ingest_round_trip_casts_to_float32(tmp_path):
@@ -116,6 +121,7 @@ def test_large_array_is_never_held_twice(tmp_path):
     import tracemalloc
 
     array = np.ones((20000, 250), dtype=np.float32)  # 20 MB
+    array[:, 0] = np.arange(20000)  # rows that differ
     (tmp_path / "big.pickle").write_bytes(pickle.dumps(array, protocol=4))
     size = array.nbytes
     del array
@@ -133,3 +139,137 @@ def test_large_array_is_never_held_twice(tmp_path):
         assert tracemalloc.get_traced_memory()[1] - baseline < 0.35 * size
     finally:
         tracemalloc.stop()
+
+
+def test_timedelta_with_nat_is_not_taken_for_integers():
+    array = np.arange(10, dtype="m8[ns]").reshape(5, 2)
+    array[3, 0] = np.timedelta64("NaT")  # -9.2e18 when read as an integer
+    with pytest.raises(InputError, match=r"^t\.npy: array dtype is timedelta64\[ns\]"):
+        ingest.check_descriptor_array(array, "t.npy", n_paths=5)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int64, np.uint64])
+def test_values_whose_squares_overflow_float32_are_refused_by_row(dtype):
+    array = np.arange(40, dtype=dtype).reshape(10, 4)
+    limit = ingest.value_limit(4)
+    assert 2e18 < limit < 3e18
+    array[3, 1] = 5e18
+    if dtype != np.uint64:
+        array[6, 0] = -9e18
+    rows = "3" if dtype == np.uint64 else "3, 6"
+    with pytest.raises(InputError, match=rf"^big: values beyond \+-2\.31e\+18 in row\(s\) {rows} \(0-based\): "
+                                         r"with 4 columns their squared distances overflow float32"):
+        ingest.check_descriptor_array(array, "big", n_paths=10, chunk_rows=4)
+
+
+def test_values_just_below_the_limit_pass():
+    array = np.eye(3, 2) * ingest.value_limit(2) * 0.99
+    ingest.check_descriptor_array(array, "d", n_paths=3)
+
+
+def test_nan_rows_are_reported_before_large_ones():
+    array = np.zeros((4, 2))
+    array[1, 0] = 1e18 * 8
+    array[2, 1] = np.nan
+    with pytest.raises(InputError, match=r"NaN, inf or values beyond float32 range in row\(s\) 2 "):
+        ingest.check_descriptor_array(array, "d", n_paths=4)
+
+
+@pytest.mark.parametrize("array", [np.zeros((6, 3)), np.full((6, 3), 2.5, dtype=np.float32),
+                                   np.ones((6, 3), dtype=bool)])
+def test_all_rows_the_same_vector(array):
+    with pytest.raises(InputError, match=r"^z\.npy: all 6 rows are the same vector \(e\.g\. all zeros\)"):
+        ingest.check_descriptor_array(array, "z.npy", n_paths=6, chunk_rows=4)
+
+
+def test_one_differing_row_in_the_last_chunk_is_enough():
+    array = np.zeros((9, 3), dtype=np.float32)
+    array[8, 2] = 1e-30
+    ingest.check_descriptor_array(array, "z.npy", n_paths=9, chunk_rows=4)
+
+
+@pytest.mark.parametrize("spelling", ["a\\b.jpg", "a\\\\b.jpg", ".\\a\\b.jpg", "./a/b.jpg",
+                                      "a//b.jpg", "a/./b.jpg", "a/b.jpg"])
+def test_spellings_of_one_file_are_one_path(spelling):
+    assert ingest.normalise_path(spelling) == "a/b.jpg"
+
+
+def test_parent_and_absolute_parts_are_kept():
+    assert ingest.normalise_path("..\\x.jpg") == "../x.jpg"
+    assert ingest.normalise_path("\\\\server\\x.jpg") == "/server/x.jpg"
+    assert ingest.normalise_path("/etc/passwd") == "/etc/passwd"
+
+
+def test_two_spellings_of_one_file_are_duplicates(tmp_path):
+    path = write_paths(tmp_path, ["paths", "c.jpg", r"a\b.jpg", r"a\\b.jpg", r".\a\b.jpg", "d.jpg"])
+    with pytest.raises(InputError, match=r"duplicate paths on line\(s\) 3, 4, 5 \(e\.g\. 'a\\\\b\.jpg'\)"):
+        ingest.read_paths_table(path)
+    path = write_paths(tmp_path, ["paths", "a.jpg", ".", "c.jpg"])
+    with pytest.raises(InputError, match=r"empty path on line\(s\) 3$"):
+        ingest.read_paths_table(path)
+
+
+def test_a_long_duplicate_is_not_repeated_in_full(tmp_path):
+    long_path = "x" * 100_000 + ".jpg"
+    path = write_paths(tmp_path, ["paths", long_path, long_path])
+    with pytest.raises(InputError) as caught:
+        ingest.read_paths_table(path)
+    assert len(str(caught.value)) < 400
+
+
+PATHS = pd.Series(["a/1.jpg", "a/2.jpg", "b/3.jpg", "b/4.jpg"])
+
+
+def test_match_rows_same_order_or_none():
+    assert ingest.match_rows(None, PATHS, "d.parquet") is None
+    assert ingest.match_rows(["a\\1.jpg", "a/2.jpg", "./b/3.jpg", "b/4.jpg"], PATHS, "d.parquet") is None
+
+
+def test_match_rows_reorders():
+    order = ingest.match_rows(["b/4.jpg", "a/1.jpg", "b\\3.jpg", "a/2.jpg"], PATHS, "d.parquet")
+    assert order.tolist() == [1, 3, 2, 0]
+
+
+@pytest.mark.parametrize("file_paths, message", [
+    (["a/1.jpg", "a/2.jpg", "b/3.jpg", "c/9.jpg"],
+     r"^d\.parquet: its 'paths' column does not match images\.paths in row\(s\) 3 \(0-based; row 3 "
+     r"is 'c/9\.jpg' here but 'b/4\.jpg' in images\.paths\), and not by order alone: 1 image\(s\) "
+     r"of images\.paths are not in it, e\.g\. 'b/4\.jpg'$"),
+    (["b/4.jpg", "a/2.jpg", "a/2.jpg", "a/1.jpg"],
+     r"row\(s\) 0, 2, 3 \(0-based; row 0 is 'b/4\.jpg' here but 'a/1\.jpg'.*it lists 'a/2\.jpg' more than once"),
+    (["a/1.jpg", None, "b/3.jpg", "b/4.jpg"], r"row\(s\) 1 \(0-based; row 1 is '' here"),
+])
+def test_match_rows_names_the_rows_that_differ(file_paths, message):
+    with pytest.raises(InputError, match=message):
+        ingest.match_rows(file_paths, PATHS, "d.parquet")
+
+
+def ingested_paths(tmp_path, paths):
+    write_paths(tmp_path, ["paths"] + paths)
+    steps.ingest_paths(tmp_path / "paths.csv", tmp_path / "images.parquet")
+
+
+def test_ingest_reorders_a_parquet_file_to_the_paths_file(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ingested_paths(tmp_path, ["a.jpg", "b.jpg", "c.jpg"])
+    vectors = np.array([[3.0, 3], [1, 1], [2, 2]], dtype=np.float32)  # c, a, b
+    table = pa.table({"paths": ["c.jpg", "a.jpg", ".\\b.jpg"],
+                      "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 2)})
+    pq.write_table(table, tmp_path / "d.parquet")
+    steps.ingest_descriptors(tmp_path / "d.parquet", tmp_path / "images.parquet",
+                             tmp_path / "out.parquet")
+    written = pd.read_parquet(tmp_path / "out.parquet")
+    assert written["paths"].tolist() == ["a.jpg", "b.jpg", "c.jpg"]
+    np.testing.assert_array_equal(np.stack(written["vector"]), [[1, 1], [2, 2], [3, 3]])
+
+
+def test_ingest_refuses_a_parquet_file_of_other_images(tmp_path):
+    ingested_paths(tmp_path, ["a.jpg", "b.jpg", "c.jpg"])
+    pd.DataFrame({"paths": ["a.jpg", "b.jpg", "x.jpg"], "d0": [1.0, 2, 3]}).to_parquet(tmp_path / "d.parquet")
+    with pytest.raises(InputError, match=r"d\.parquet: its 'paths' column does not match images\.paths "
+                                         r"in row\(s\) 2 "):
+        steps.ingest_descriptors(tmp_path / "d.parquet", tmp_path / "images.parquet",
+                                 tmp_path / "out.parquet")
+    assert not (tmp_path / "out.parquet").exists()

@@ -30,9 +30,8 @@ def labelled_run(demo_run, tmp_path_factory):
     source, config, _ = demo_run
     workdir = tmp_path_factory.mktemp("labelled") / "run"
     shutil.copytree(source, workdir, symlinks=True)
-    attributes = pd.read_csv(workdir / "results" / "demo" / "attributes.csv", dtype=str,
-                             keep_default_na=False)
-    attributes["paths"] = attributes["paths"].str.replace("\\", "/")
+    # the demo's ground truth (vehicle_info.txt + attributes.csv), aligned with the images
+    attributes = pd.read_parquet(workdir / "results" / "ingest" / "attributes.parquet")
     (workdir / "labels").mkdir()
     for clustering, columns in (("osnet/pca12/k6", ["type", "view", "colour"]),
                                 ("vdc_color/pca4/k3", ["colour"])):
@@ -44,6 +43,10 @@ def labelled_run(demo_run, tmp_path_factory):
     osnet_file = workdir / "labels" / "osnet_pca12_k6.yaml"
     document = yaml.safe_load(osnet_file.read_text())
     document["clusters"][0]["outlier"] = True
+    # ...marks one image bad and names another one's colour itself (image entries)
+    paths = attributes["paths"]
+    document["images"] = [{"path": paths.iloc[5], "outlier": True},
+                          {"path": paths.iloc[7], "colour": "purple-ish"}]
     osnet_file.write_text(yaml.safe_dump(document, sort_keys=False))
     config = {**config, "labels": [
         {"clustering": "vdc_color/pca4/k3", "file": "labels/vdc_color_pca4_k3.yaml",
@@ -61,13 +64,59 @@ def test_every_image_gets_labels(labelled_run):
     assert len(labels) == len(attributes)
     assert (labels["colour"] != "").all() and (labels["type"] != "").all()
     # colour comes from vdc_color (listed first), type and view from osnet
-    assert set(labels["colour_source"]) == {"vdc_color/pca4/k3"}
+    # (but for the one image whose colour the person named itself)
+    assert set(labels["colour_source"].drop(index=7)) == {"vdc_color/pca4/k3"}
     assert set(labels["type_source"]) == {"osnet/pca12/k6"}
     assert labels["colour_confidence"].between(0, 1).all()
     merged = labels.merge(attributes, on="paths", suffixes=("", "_true"))
     vehicles = merged[merged["colour_true"] != ""]
     # three vdc_color clusters name the three commonest colours: right for most images
     assert (vehicles["colour"] == vehicles["colour_true"]).mean() > 0.45
+
+
+def test_image_entries_win_and_mark_single_images(labelled_run):
+    workdir, attributes, _ = labelled_run
+    labels = pd.read_parquet(workdir / "results" / "labels" / "labels.parquet")
+    assert labels["labelled_outlier"].iloc[5]
+    assert labels["colour"].iloc[7] == "purple-ish"  # over vdc_color's cluster, listed first
+    assert labels["colour_source"].iloc[7] == "osnet/pca12/k6 (image)"
+    outliers = pd.read_parquet(workdir / "results" / "outliers" / "outliers.parquet")
+    np.testing.assert_array_equal(labels["outlier_score"], outliers["combined_score"])
+    np.testing.assert_array_equal(labels["outlier_flag"], outliers["flag"])
+
+
+def test_label_accuracy_is_measured_by_confidence_band(labelled_run):
+    workdir, attributes, _ = labelled_run
+    accuracy = pd.read_csv(workdir / "results" / "summary" / "label_accuracy.tsv", sep="\t")
+    labels = pd.read_parquet(workdir / "results" / "labels" / "labels.parquet")
+    colour = accuracy[accuracy["attribute"] == "colour"].set_index("band")
+    known = (labels["colour"] != "") & (attributes["colour"] != "")
+    right = labels["colour"].str.lower() == attributes["colour"].str.lower()
+    assert colour.loc["all", "n_images"] == known.sum()
+    assert colour.loc["all", "accuracy"] == pytest.approx(right[known].mean())
+    bands = colour.drop(index="all")
+    assert bands["n_images"].sum() == known.sum()
+    # the confidence ranks errors: for every attribute the top band is more often right
+    # than the lowest band that holds images
+    for attribute, rows in accuracy[accuracy["band"] != "all"].groupby("attribute"):
+        filled = rows[rows["n_images"] > 0]
+        assert filled["accuracy"].iloc[0] > filled["accuracy"].iloc[-1], attribute
+
+
+def test_a_label_edit_reruns_only_cheap_jobs(labelled_run):
+    workdir, _, _ = labelled_run
+    osnet_file = workdir / "labels" / "osnet_pca12_k6.yaml"
+    original = osnet_file.read_text()
+    try:
+        osnet_file.write_text(original.replace("outlier: true", "outlier: false", 1))
+        dry = run_snakemake(workdir, "-n", "--quiet", "rules", "--cores", "1",
+                            "--configfile", "config.yaml").stdout
+        rules = {line.split()[0] for line in dry.splitlines()
+                 if len(line.split()) == 2 and line.split()[1].isdigit()} - {"total"}
+        # the expensive scores (kNN, centroid distances) do not depend on the labels
+        assert rules == {"combine_outliers", "propagate_labels", "build_site", "all"}
+    finally:
+        osnet_file.write_text(original)
 
 
 def test_clusters_labelled_outlier_rank_as_outliers(labelled_run):
@@ -79,7 +128,9 @@ def test_clusters_labelled_outlier_rank_as_outliers(labelled_run):
     members, others = score[cluster == 0], score[cluster != 0]
     assert members.min() > np.percentile(others, 95)  # the labelled cluster's bonus
     labels = pd.read_parquet(workdir / "results" / "labels" / "labels.parquet")
-    assert (labels["labelled_outlier"].to_numpy() == (cluster == 0)).all()
+    expected = cluster == 0
+    expected[5] = True  # the image marked bad on its own
+    assert (labels["labelled_outlier"].to_numpy() == expected).all()
 
 
 def test_summary_counts_coverage_and_conflicts(labelled_run):

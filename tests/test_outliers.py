@@ -34,7 +34,8 @@ def test_membership_dominates_distance():
     labels = np.array([0, 0, 0, 0, 1])
     distance = np.array([1.0, 1.1, 0.9, 1.6, 0.0])
     knn = np.array([1.0, 1.0, 1.0, 1.0, 1.0])
-    score = outliers.model_score(distance, labels, knn, np.array([False, True]))
+    z = outliers.distance_score(distance, labels, knn)
+    score = outliers.model_score(z, np.array([False, True])[labels])
     assert np.argmax(score) == 4
     assert np.argsort(score)[-2] == 3  # far from its centroid: next
 

@@ -38,7 +38,10 @@ def test_batch_size_does_not_change_the_fit():
     X = correlated_data()
     a = pca.fit_covariance_pca(batches(X, 2000), n_keep=5)
     b = pca.fit_covariance_pca(batches(X, 97), n_keep=5)
-    np.testing.assert_allclose(a.explained_variance, b.explained_variance, rtol=1e-4, atol=1e-6)
+    # float32 sums in other batches: agree to 1e-4 of the leading variance (noise-level
+    # eigenvalues differ by more than 1e-4 of themselves on some BLAS kernels)
+    np.testing.assert_allclose(a.explained_variance, b.explained_variance, rtol=1e-4,
+                               atol=1e-4 * a.explained_variance[0])
     assert np.abs(np.sum(a.components * b.components, axis=1)).min() > 1 - 1e-5
 
 

@@ -38,6 +38,17 @@ def test_model_ranking_matches_the_reference(office_run):
     assert ari["surf"] < 0.35
 
 
+def test_final_clusterings_are_never_worse_than_the_scan(office_run):
+    """A person labels the final clustering: it must be at least as tight as the k-scan's."""
+    scan = pd.read_csv(office_run / "results" / "summary" / "kscan.tsv", sep="\t")
+    for model in MODELS:
+        fit = pd.read_csv(office_run / "results" / "clusters" / model / "var0.9" / "k10"
+                          / "fit.tsv", sep="\t").iloc[0]
+        row = scan[(scan["model"] == model) & (scan["k"] == 10)].iloc[0]
+        assert fit["inertia"] <= row["inertia"]
+        assert fit["kscan_inertia"] == pytest.approx(row["inertia"], rel=1e-6)
+
+
 def test_uint8_surf_descriptors_were_ingested_as_float32(office_run):
     import pyarrow.parquet as pq
 

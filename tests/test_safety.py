@@ -44,6 +44,27 @@ def test_bad_descriptor_stops_with_one_line_and_no_output(tmp_path):
     assert not (tmp_path / "results" / "pca" / "a").exists()  # nothing computed downstream
 
 
+def test_hostile_pickle_stops_with_one_line_and_no_output(tmp_path):
+    """A 160-byte pickle claiming 8 TB: refused by ingest in one line, nothing allocated."""
+    import pickle
+
+    from test_hostile import HOSTILE
+
+    small_dataset(tmp_path)
+    (tmp_path / "a.pickle").write_bytes(pickle.dumps(HOSTILE["shape_without_data"][0], protocol=4))
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    config["descriptors"]["a"] = "a.pickle"
+    write_config(tmp_path / "config.yaml", config)
+    result = run_snakemake(tmp_path, "--cores", "1", "--configfile", "config.yaml", check=False)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.startswith("descluster:")]
+    assert lines == ["descluster: error in ingest_descriptors: a.pickle: refused to load pickle: an "
+                     "array claims 8000000000000 bytes (shape (1000000, 1000000), dtype float64) "
+                     "but holds 8"]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "results" / "ingest" / "a.parquet").exists()
+
+
 def test_bad_config_value_against_the_data(tmp_path):
     small_dataset(tmp_path)
     config = yaml.safe_load((tmp_path / "config.yaml").read_text())

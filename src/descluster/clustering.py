@@ -7,6 +7,8 @@ scipy.stats and pandas). The algorithms are scikit-learn's (greedy k-means++ wit
 variance, best of ``n_init`` restarts by inertia); tests check them against it.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 from descluster.errors import InputError
@@ -28,8 +30,19 @@ def scan_fit_rows(k, rows_per_cluster, min_rows):
     return max(min_rows, rows_per_cluster * k)
 
 
-def fit_kmeans(X, k, seed, n_init, max_iter, fit_sample=0, tol=1e-4):
-    """Fit KMeans on all rows or a fixed-seed sample of them; keep the best of ``n_init`` runs.
+class KMeansFit(NamedTuple):
+    """The kept run of :func:`fit_kmeans`."""
+
+    centroids: np.ndarray  # (k, p) float32
+    inertia: float  # sum of squared distances of the fitted rows to their centroids
+    n_iter: int  # Lloyd iterations of that run
+    converged: bool  # False when it stopped at max_iter
+    start: str  # 'k-means++' or 'given' (a start from ``init``)
+    empty_clusters: tuple  # clusters no fitted row is nearest to (fewer distinct rows than k)
+
+
+def fit_kmeans(X, k, seed, n_init, max_iter, fit_sample=0, tol=1e-4, init=()):
+    """Fit KMeans on all rows or a fixed-seed sample of them; keep the best of its runs.
 
     Parameters
     ----------
@@ -45,11 +58,15 @@ def fit_kmeans(X, k, seed, n_init, max_iter, fit_sample=0, tol=1e-4):
         Rows to fit on; 0 = all.
     tol : float
         Stop when the squared centroid shift falls below ``tol`` x the mean feature variance.
+    init : sequence of ndarray of shape (k, p)
+        Further starts (e.g. the k-scan's best centroids). Each is a candidate as it is
+        and as the start of Lloyd iterations, so the result is never worse than it.
 
     Returns
     -------
-    ndarray of shape (k, p), float32
-        The centroids of the run with the lowest inertia on the fitted rows.
+    KMeansFit
+        The run with the lowest inertia on the fitted rows (inertia from
+        :func:`assign`'s distances, as every table reports it).
     """
     n_rows = X.shape[0]
     if k >= n_rows:
@@ -57,16 +74,33 @@ def fit_kmeans(X, k, seed, n_init, max_iter, fit_sample=0, tol=1e-4):
     rows = sample_rows(n_rows, fit_sample, seed)
     fitted = np.ascontiguousarray(X[rows] if len(rows) < n_rows else X, dtype=np.float32)
     row_norms = _row_norms(fitted)
-    mean_variance = float(np.var(fitted, axis=0).mean())
+    shift_tol = tol * float(np.var(fitted, axis=0).mean())
     rng = np.random.default_rng([seed, 1])  # a stream apart from the sample's
-    best_centroids, best_inertia = None, np.inf
+    candidates = []
     for _ in range(n_init):
-        centroids = lloyd(fitted, kmeans_plusplus(fitted, k, rng, row_norms), max_iter,
-                          tol * mean_variance)
-        inertia = float(_nearest_centroids(fitted, centroids)[1].sum(dtype=np.float64))
-        if inertia < best_inertia:
-            best_centroids, best_inertia = centroids, inertia
-    return best_centroids
+        start = kmeans_plusplus(fitted, k, rng, row_norms)
+        candidates.append((*lloyd(fitted, start, max_iter, shift_tol), "k-means++"))
+    for start in init:
+        start = np.asarray(start, dtype=np.float32)
+        candidates.append((start, 0, True, "given"))
+        candidates.append((*lloyd(fitted, start, max_iter, shift_tol), "given"))
+    best = None
+    for centroids, n_iter, converged, origin in candidates:
+        labels, distances = assign(fitted, centroids)
+        fit = KMeansFit(centroids, _sum_of_squares(distances), n_iter, converged, origin,
+                        tuple(np.flatnonzero(np.bincount(labels, minlength=k) == 0).tolist()))
+        if best is None or fit.inertia < best.inertia:
+            best = fit
+    return best
+
+
+def inertia(X, centroids):
+    """Sum of squared distances of the rows of X (n, p) to their nearest centroid, as a float."""
+    return _sum_of_squares(assign(X, centroids)[1])
+
+
+def _sum_of_squares(distances):
+    return float(np.sum(distances.astype(np.float64) ** 2))
 
 
 def kmeans_plusplus(X, k, rng, row_norms):
@@ -105,7 +139,8 @@ def kmeans_plusplus(X, k, rng, row_norms):
 def lloyd(X, centroids, max_iter, tol):
     """Lloyd iterations from ``centroids`` until they move less than ``tol`` or labels stop changing.
 
-    An empty cluster takes the row farthest from its centroid, as in scikit-learn.
+    An empty cluster takes the row farthest from its centroid, which leaves its old
+    cluster, as in scikit-learn; nothing moves when every row sits on its centroid.
 
     Parameters
     ----------
@@ -116,11 +151,15 @@ def lloyd(X, centroids, max_iter, tol):
 
     Returns
     -------
-    ndarray of shape (k, p), float32
+    centroids : ndarray of shape (k, p), float32
+    n_iter : int
+        Iterations run.
+    converged : bool
+        False when ``max_iter`` iterations ran without converging.
     """
     k = centroids.shape[0]
     previous = None
-    for _ in range(max_iter):
+    for n_iter in range(1, max_iter + 1):
         # assignment and cluster sums in one pass over X
         labels = np.empty(X.shape[0], dtype=np.int64)
         squared = np.empty(X.shape[0], dtype=np.float32)
@@ -130,18 +169,34 @@ def lloyd(X, centroids, max_iter, tol):
                 _nearest_in_chunk(chunk, centroids))
             sums += _one_hot_sums(chunk, labels[start:start + len(chunk)], k)
         if previous is not None and np.array_equal(labels, previous):
-            break
+            return centroids, n_iter, True
         counts = np.bincount(labels, minlength=k)
-        empty = np.flatnonzero(counts == 0)
-        if len(empty):
-            farthest = np.argsort(squared)[::-1][:len(empty)]
-            sums[empty], counts[empty] = X[farthest], 1
-        updated = (sums / counts[:, None]).astype(np.float32)
+        _relocate_empty_clusters(X, labels, squared, sums, counts)
+        updated = (sums / np.maximum(counts, 1)[:, None]).astype(np.float32)
+        # a cluster left empty (more clusters than distinct rows) keeps its centroid
+        updated[counts == 0] = centroids[counts == 0]
         shift = float(((updated - centroids.astype(np.float64)) ** 2).sum())
         centroids, previous = updated, labels
         if shift <= tol:
-            break
-    return centroids
+            return centroids, n_iter, True
+    return centroids, max_iter, False
+
+
+def _relocate_empty_clusters(X, labels, squared, sums, counts):
+    """Give each empty cluster one of the rows farthest from their centroids, in place.
+
+    The row leaves its old cluster (its sum and count), as scikit-learn's
+    ``_relocate_empty_clusters_dense`` does, with the same choice of rows.
+    """
+    empty = np.flatnonzero(counts == 0)
+    if not len(empty) or squared.max() == 0:
+        return
+    farthest = np.argpartition(squared, -len(empty))[:-len(empty) - 1:-1]
+    for cluster, row in zip(empty, farthest):
+        old = labels[row]
+        sums[old] -= X[row]
+        counts[old] -= 1
+        sums[cluster], counts[cluster] = X[row], 1
 
 
 def _squared_distances(A, B, a_norms):
@@ -181,16 +236,6 @@ def _one_hot_sums(chunk, chunk_labels, k):
     one_hot = np.zeros((len(chunk), k), dtype=np.float32)
     one_hot[np.arange(len(chunk)), chunk_labels] = 1.0
     return one_hot.T @ chunk
-
-
-def _nearest_centroids(X, centroids):
-    """Label (n,) int64 and squared distance (n,) float32 of each row's nearest centroid, in chunks."""
-    labels = np.empty(X.shape[0], dtype=np.int64)
-    squared = np.empty(X.shape[0], dtype=np.float32)
-    for start, chunk in _chunks(X):
-        labels[start:start + len(chunk)], squared[start:start + len(chunk)] = (
-            _nearest_in_chunk(chunk, centroids))
-    return labels, squared
 
 
 def _cluster_sums(X, labels, k):
@@ -244,7 +289,7 @@ def validity_scores(X, labels, distances, seed, silhouette_sample):
         inertia (sum of squared distances), calinski_harabasz, davies_bouldin, silhouette.
         The two indices are NaN when fewer than two clusters are non-empty.
     """
-    inertia = float(np.sum(distances.astype(np.float64) ** 2))
+    inertia = _sum_of_squares(distances)
     present, labels = np.unique(labels, return_inverse=True)
     if present.size < 2:
         nan = float("nan")
@@ -365,8 +410,20 @@ def suggest_k(scan):
             "best_k_calinski_harabasz": _k_at_max(group, "calinski_harabasz"),
             "best_k_silhouette": _k_at_max(group, "silhouette"),
             "rule": SUGGESTION_RULE,
+            "note": _edge_note(by_db["k"].iloc[0] if len(by_db) else None, group["k"]),
         })
     return pd.DataFrame(rows)
+
+
+EDGE_NOTE = "optimum at the edge: widen k_range"
+
+
+def _edge_note(k, scanned):
+    """:data:`EDGE_NOTE` when k is the largest scanned k, or the smallest one above 2."""
+    if k is None:
+        return ""
+    at_edge = k == scanned.max() or (k == scanned.min() and k > 2)
+    return EDGE_NOTE if at_edge else ""
 
 
 def _k_at_max(group, column):

@@ -6,6 +6,7 @@ import jsonschema
 import yaml
 
 from descluster.errors import InputError
+from descluster.yamlfile import shorten
 
 _VARIANT_RE = re.compile(r"^(?:pca(?P<n>[1-9][0-9]*)|var(?P<f>0\.[0-9]*[1-9]))$")
 
@@ -43,9 +44,16 @@ def _key_path(error):
     return ".".join(parts).replace(".[", "[") or "(top level)"
 
 
+def _is_integer(checker, instance):
+    # JSON Schema counts 4.0 as an integer; here it would name variant 'var4.0' or k '4.0'
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
 def _extend_with_defaults(validator_class):
-    """A validator that also fills in the schema's ``default`` values (as Snakemake's does)."""
+    """A validator that fills in the schema's ``default`` values (as Snakemake's does) and
+    takes only whole numbers written as such (``4``, not ``4.0``) as integers."""
     validate_properties = validator_class.VALIDATORS["properties"]
+    type_checker = validator_class.TYPE_CHECKER.redefine("integer", _is_integer)
 
     def set_defaults(validator, properties, instance, schema):
         if isinstance(instance, dict):
@@ -54,7 +62,8 @@ def _extend_with_defaults(validator_class):
                     instance[name] = _copy(subschema["default"])
         yield from validate_properties(validator, properties, instance, schema)
 
-    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults},
+                                        type_checker=type_checker)
 
 
 def _copy(value):
@@ -64,8 +73,12 @@ def _copy(value):
 def _describe(error):
     """One line for a schema error, naming the key and what was expected."""
     if error.validator == "oneOf" and error.context:
-        expected = "an integer >= 1 (components) or a float in (0, 1) (explained-variance fraction)"
-        return f"{error.instance!r} is not valid; expected {expected}"
+        if error.absolute_path and error.absolute_path[0] == "pca":
+            expected = ("an integer >= 1 (components) or a float in (0, 1) (explained-variance "
+                        "fraction)")
+        else:
+            expected = "a file path or a list of file paths"
+        return f"{shorten(error.instance)} is not valid; expected {expected}"
     if "propertyNames" in error.schema_path:
         return (f"model name {error.instance!r} must start with a letter or digit and hold "
                 "only letters, digits, '_', '.' or '-'")
@@ -102,7 +115,10 @@ def validate_config(config, schema_path, source="config"):
             key = unknown[0] if parent == "(top level)" else f"{parent}.{unknown[0]}"
             allowed = ", ".join(error.schema.get("properties", {}))
             raise InputError(f"{source}: key '{key}': unknown key; expected one of: {allowed}")
-        raise InputError(f"{source}: key '{_key_path(error)}': {_describe(error)}")
+        raise InputError(f"{source}: key '{_key_path(error)}': {_describe(error)[:200]}")
+    if isinstance(config["attributes"], str):
+        config["attributes"] = [config["attributes"]]
+    config["attributes"] = config["attributes"] or []
     for model in config["descriptors"]:
         config["pca"].setdefault(model, list(DEFAULT_PCA_VARIANTS))
         config["kmeans"].setdefault(model, [])
@@ -142,7 +158,7 @@ def _check_cross_keys(config, source):
 
 
 def check_config_against_rows(config, n_rows, source="config"):
-    """Check the k values against the number of images, before any job runs.
+    """Check the k values and neighbour counts against the number of images, before any job runs.
 
     Parameters
     ----------
@@ -162,3 +178,10 @@ def check_config_against_rows(config, n_rows, source="config"):
                 f"{source}: key 'kmeans.{model}': k {too_big} must be below the number of "
                 f"images ({n_rows} in {config['images']['paths']})"
             )
+    neighbours = config["outliers"]["neighbours"]
+    reference = min(config["outliers"]["reference_sample"], n_rows)
+    if neighbours >= reference:
+        raise InputError(
+            f"{source}: key 'outliers.neighbours': {neighbours} must be below the number of "
+            f"reference images ({reference}: outliers.reference_sample or the number of images)"
+        )

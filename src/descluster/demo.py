@@ -98,6 +98,36 @@ def make_attributes(n_images, seed):
     return frame.iloc[order].reset_index(drop=True)
 
 
+def write_ground_truth(attributes, vehicle_info_txt, attributes_csv):
+    """Write the demo's ground truth as the real data ships it, plus what VeRi-Wild lacks.
+
+    ``vehicle_info_txt`` is in VeRi-Wild's format (``id/image;Camera ID;Time;Model;Type;Color``,
+    keys ``00001/000001``: type, colour and camera); ``attributes_csv`` holds ``paths``,
+    ``view`` and ``outlier``, which VeRi-Wild does not record.
+
+    Parameters
+    ----------
+    attributes : DataFrame
+        From :func:`make_attributes`.
+    """
+    from descluster.attributes import image_keys
+    from descluster.files import write_table, write_text_atomic
+    from descluster.ingest import normalise_path
+
+    keys = image_keys(attributes["paths"].map(normalise_path))
+    vehicle = keys.str.split("/").str[0].astype(int)
+    camera = attributes["camera"].str.removeprefix("c").astype(int) + 1
+    seconds = (np.arange(len(attributes)) * 37) % 86400
+    times = [f"2018-03-{1 + i % 28:02d} {s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
+             for i, s in enumerate(seconds)]
+    models = np.where(attributes["type"] == "", "", "model-" + (vehicle % 9).astype(str))
+    lines = [";".join(("id/image", "Camera ID", "Time", "Model", "Type", "Color"))]
+    lines += [";".join(fields) for fields in zip(keys, camera.astype(str), times, models,
+                                                 attributes["type"], attributes["colour"])]
+    write_text_atomic(vehicle_info_txt, "\n".join(lines) + "\n")
+    write_table(attributes[["paths", "view", "outlier"]], attributes_csv, sep=",")
+
+
 def _codes(values, vocabulary):
     """Index of each value in the vocabulary, -1 for anything else (missing, 'none')."""
     index = {name: i for i, name in enumerate(vocabulary)}

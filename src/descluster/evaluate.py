@@ -1,26 +1,40 @@
-"""External validation of clusterings against ground-truth attributes."""
+"""External validation of clusterings against ground-truth attributes.
+
+scikit-learn and pandas are imported inside the functions that need them: purity is
+computed in every k-scan job, a short process of its own.
+"""
 
 import numpy as np
-import pandas as pd
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, v_measure_score
 
 
 def purity(truth, labels):
     """Share of rows whose cluster's most common true class is their own class.
 
+    The share of images a person gets right by naming each cluster after its majority.
+
     Parameters
     ----------
     truth : array-like of shape (n,)
-    labels : array-like of shape (n,)
-    """
-    from sklearn.metrics.cluster import contingency_matrix
+        True classes (any hashable values), no missing values.
+    labels : array-like of shape (n,), int
+        Cluster of each row.
 
-    table = contingency_matrix(truth, labels, sparse=True)
-    return float(table.max(axis=0).sum() / table.sum())
+    Returns
+    -------
+    float
+    """
+    _, truth_codes = np.unique(np.asarray(truth), return_inverse=True)
+    _, cluster_codes = np.unique(np.asarray(labels), return_inverse=True)
+    n_classes = int(truth_codes.max()) + 1
+    table = np.bincount(cluster_codes.ravel() * n_classes + truth_codes.ravel(),
+                        minlength=(int(cluster_codes.max()) + 1) * n_classes)
+    return float(table.reshape(-1, n_classes).max(axis=1).sum() / len(truth_codes))
 
 
 def agreement_scores(truth, labels):
     """ari, nmi, v_measure and purity of one clustering against one attribute."""
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, v_measure_score
+
     return {
         "ari": float(adjusted_rand_score(truth, labels)),
         "nmi": float(normalized_mutual_info_score(truth, labels)),
@@ -29,33 +43,20 @@ def agreement_scores(truth, labels):
     }
 
 
-def encode_attributes(paths, attributes):
-    """Ground-truth attributes as integer codes aligned with the images' row order.
+def purity_by_attribute(labels, attribute_codes):
+    """Purity of one clustering for every attribute, over the rows whose value is known.
 
     Parameters
     ----------
-    paths : sequence of str, length n
-        Normalised image paths in row order (as in every assignments file).
-    attributes : DataFrame
-        Column ``paths`` (normalised) and one string column per attribute; empty
-        strings, and images the file does not list, are missing values.
+    labels : ndarray of shape (n,), int
+    attribute_codes : dict of str -> ndarray of shape (n,), int (-1 = unknown)
 
     Returns
     -------
-    dict of str -> ndarray of shape (n,), int64
-        Per attribute with at least two known values: the class code of each row,
-        -1 where unknown.
+    dict of str -> float
     """
-    aligned = pd.DataFrame({"paths": paths}).merge(attributes, on="paths", how="left")
-    codes = {}
-    for attribute in attributes.columns.drop("paths"):
-        values = aligned[attribute].fillna("")
-        known = values != ""
-        if values[known].nunique() < 2:
-            continue
-        code, _ = pd.factorize(values.where(known))
-        codes[attribute] = code.astype(np.int64)
-    return codes
+    return {attribute: purity(codes[codes >= 0], labels[codes >= 0])
+            for attribute, codes in attribute_codes.items()}
 
 
 def validate_clustering(labels, attribute_codes):
@@ -66,7 +67,8 @@ def validate_clustering(labels, attribute_codes):
     labels : ndarray of shape (n,), int
         Cluster of each row.
     attribute_codes : dict of str -> ndarray of shape (n,)
-        From :func:`encode_attributes`; rows with code -1 are left out.
+        From :func:`descluster.attributes.read_attribute_codes`; rows with code -1
+        are left out.
 
     Returns
     -------

@@ -1,23 +1,97 @@
 """Contact sheets of cluster members: nearest the centroid, random, farthest."""
 
+import collections
+import contextlib
 import logging
+import os
+import signal
+import stat
+import threading
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageOps
 
 log = logging.getLogger(__name__)
 
 TILE = (96, 72)
 TILES_PER_ROW = 10
 ROW_KINDS = ("nearest", "random", "farthest")
+MAX_PIXELS = 40_000_000  # larger images are not decoded (about 120 MB as RGB)
+DECODE_SECONDS = 10.0  # decoding one image stops after this (main thread only)
+# raster formats Pillow decodes itself (no external program, unlike EPS)
+FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP", "PPM")
+# placeholder reasons worth a warning: the file was not opened or not decoded on purpose
+_REFUSED = ("outside root", "not a file", "too large", "timed out")
 _LABEL_WIDTH = 70
 _BACKGROUND = (250, 250, 250)
 
 
 def image_file(root, path):
-    """The file of an image path (forward slashes) under ``root``; None without a root."""
-    return Path(root) / path if root else None
+    """The file an image path names under ``root``, with symlinks resolved.
+
+    Parameters
+    ----------
+    root : path or None
+        images.root.
+    path : str
+        Normalised image path (forward slashes, relative to ``root``).
+
+    Returns
+    -------
+    file : Path or None
+        None when the image must not be opened.
+    reason : str or None
+        Why not: 'no images.root', or 'outside root' for a path that leads out of
+        ``root`` ('..', an absolute path, a symlink pointing elsewhere).
+    """
+    if not root:
+        return None, "no images.root"
+    base = os.path.realpath(root)
+    file = os.path.realpath(os.path.join(base, path))
+    if file == base or os.path.commonpath([base, file]) != base:
+        return None, "outside root"
+    return Path(file), None
+
+
+@contextlib.contextmanager
+def _time_limit(seconds):
+    """Raise TimeoutError inside the block after ``seconds``.
+
+    Uses SIGALRM, so it limits only the main thread and only when no other timer is
+    set; elsewhere the block runs unlimited. The previous handler is restored.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getitimer(signal.ITIMER_REAL)[0] > 0):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise TimeoutError(f"took over {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _open_regular_file(file):
+    """A binary handle on ``file`` if it is a regular file, else None.
+
+    Checked before opening (a FIFO or device is never opened) and again on the open
+    handle; the open neither blocks nor follows a symlink put there meanwhile.
+    """
+    if not stat.S_ISREG(os.stat(file).st_mode):
+        return None
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+    handle = os.fdopen(os.open(file, flags), "rb")
+    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        handle.close()
+        return None
+    return handle
 
 
 def placeholder_tile(path, reason, size=TILE):
@@ -34,26 +108,43 @@ def placeholder_tile(path, reason, size=TILE):
 
 
 def load_tile(root, path, size=TILE):
-    """Read one image as a tile of ``size``; a missing or unreadable file gives a placeholder.
+    """Read one image as a tile of ``size``; any image that cannot be shown gives a placeholder.
+
+    Only regular files under ``root`` are opened, only formats in :data:`FORMATS` are
+    decoded, images over :data:`MAX_PIXELS` are not decoded, and decoding stops after
+    :data:`DECODE_SECONDS`. No failure of the decoder escapes.
 
     Returns
     -------
     tile : PIL.Image.Image (RGB)
-    ok : bool
-        False when the placeholder was used.
+    problem : str or None
+        None when the image was read; else the placeholder's reason: 'no images.root',
+        'outside root', 'missing', 'not a file', 'too large', 'timed out' or 'unreadable'.
     """
-    file = image_file(root, path)
-    if file is None:
-        return placeholder_tile(path, "no images.root"), False
     try:
-        with Image.open(file) as image:
-            image.load()
+        file, problem = image_file(root, path)
+        if file is None:
+            return placeholder_tile(path, problem, size), problem
+        handle = _open_regular_file(file)
+        if handle is None:
+            return placeholder_tile(path, "not a file", size), "not a file"
+        with handle, Image.open(handle, formats=FORMATS) as image:
+            if image.width * image.height > MAX_PIXELS:
+                return placeholder_tile(path, "too large", size), "too large"
+            image.draft("RGB", size)  # JPEG: decode at a reduced scale, faster and smaller
+            with _time_limit(DECODE_SECONDS):
+                image.load()
             tile = ImageOps.pad(image.convert("RGB"), size, color=_BACKGROUND)
-        return tile, True
+        return tile, None
     except FileNotFoundError:
-        return placeholder_tile(path, "missing"), False
-    except (UnidentifiedImageError, OSError, ValueError):
-        return placeholder_tile(path, "unreadable"), False
+        return placeholder_tile(path, "missing", size), "missing"
+    except TimeoutError:
+        return placeholder_tile(path, "timed out", size), "timed out"
+    except Image.DecompressionBombError:
+        return placeholder_tile(path, "too large", size), "too large"
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is a placeholder, never a failed job
+        log.debug("gallery: %s unreadable (%s: %s)", path, type(exc).__name__, exc)
+        return placeholder_tile(path, "unreadable", size), "unreadable"
 
 
 def pick_members(distances, n, seed):
@@ -82,7 +173,7 @@ def pick_members(distances, n, seed):
 
 
 def contact_sheet(rows, root, title):
-    """A labelled grid of tiles, one row per kind.
+    """A labelled grid of tiles, one row per kind; images that cannot be shown are placeholders.
 
     Parameters
     ----------
@@ -100,15 +191,20 @@ def contact_sheet(rows, root, title):
     sheet = Image.new("RGB", (width, height), _BACKGROUND)
     draw = ImageDraw.Draw(sheet)
     draw.text((4, 3), title, fill=(0, 0, 0))
-    n_placeholders = 0
+    problems = collections.Counter()
     for r, (label, paths) in enumerate(rows.items()):
         top = 18 + r * (TILE[1] + 2)
         draw.text((4, top + TILE[1] // 2 - 5), label, fill=(0, 0, 0))
         for c, path in enumerate(paths[:TILES_PER_ROW]):
-            tile, ok = load_tile(root, path)
-            n_placeholders += not ok
+            tile, problem = load_tile(root, path)
+            if problem:
+                problems[problem] += 1
             sheet.paste(tile, (_LABEL_WIDTH + c * (TILE[0] + 2), top))
-    return sheet, n_placeholders
+    refused = [f"{problems[reason]} {reason}" for reason in _REFUSED if problems[reason]]
+    if refused:
+        log.warning("%s: images not opened or not decoded (placeholders shown): %s",
+                    title, ", ".join(refused))
+    return sheet, sum(problems.values())
 
 
 def nearest_clusters(centroids, n=3):

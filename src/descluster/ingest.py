@@ -1,6 +1,7 @@
 """Ingest: check the paths file and descriptor arrays, write them as Parquet."""
 
 import logging
+import math
 
 import numpy as np
 import pandas as pd
@@ -8,13 +9,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from descluster.errors import InputError
-from descluster.files import atomic_output
+from descluster.files import atomic_output, shorten
 
 log = logging.getLogger(__name__)
 
 VECTOR_COLUMN = "vector"
 _ROW_GROUP_ROWS = 32768
 _MAX_LISTED = 5
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _list_rows(rows):
@@ -26,8 +28,15 @@ def _list_rows(rows):
 
 
 def normalise_path(path):
-    """Windows-style relative path -> forward slashes (``a\\b.jpg -> a/b.jpg``)."""
-    return path.replace("\\", "/")
+    """One spelling per file: forward slashes, no empty or '.' parts.
+
+    ``a\\b.jpg``, ``a\\\\b.jpg``, ``.\\a\\b.jpg`` and ``a//b.jpg`` all become ``a/b.jpg``;
+    a leading '/' and '..' parts are kept (such paths are never opened, see
+    :func:`descluster.gallery.image_file`).
+    """
+    unified = path.replace("\\", "/")
+    parts = [part for part in unified.split("/") if part not in ("", ".")]
+    return ("/" if unified.startswith("/") else "") + "/".join(parts)
 
 
 def _first_non_utf8_line(path):
@@ -75,19 +84,30 @@ def read_paths_table(path, source_label="images.paths"):
     if len(frame) == 0:
         raise InputError(f"{path}: no rows under the 'paths' header")
     original = frame["paths"]
-    empty = np.flatnonzero(original.str.strip() == "")
+    normalised = original.map(normalise_path)
+    empty = np.flatnonzero(normalised.str.strip() == "")  # '.' and './' too
     if empty.size:
         raise InputError(f"{path}: empty path on line(s) {_list_rows(empty + 2)}")
-    normalised = original.map(normalise_path)
     duplicated = np.flatnonzero(normalised.duplicated(keep=False).to_numpy())
     if duplicated.size:
         raise InputError(
             f"{path}: duplicate paths on line(s) {_list_rows(duplicated + 2)} "
-            f"(e.g. {original.iloc[duplicated[0]]!r}); every image must be listed once"
+            f"(e.g. {shorten(repr(original.iloc[duplicated[0]]))}); every image must be "
+            "listed once (spellings of one file such as a\\b and ./a/b count as the same)"
         )
     others = frame.drop(columns=["paths"])
     result = pd.DataFrame({"paths": normalised, "path_original": original})
     return pd.concat([result, others], axis=1)
+
+
+def value_limit(n_cols):
+    """Largest absolute value accepted in a descriptor of ``n_cols`` columns.
+
+    Below it, the squared distance between any two rows, centred or projected, stays
+    within float32 range (``16 * n_cols * limit**2`` is float32's largest value), so
+    k-means distances cannot overflow. About 4.6e18 for one column, 9e16 for 2560.
+    """
+    return math.sqrt(_FLOAT32_MAX / n_cols) / 4
 
 
 def check_descriptor_array(array, source, n_paths, chunk_rows=65536):
@@ -96,20 +116,25 @@ def check_descriptor_array(array, source, n_paths, chunk_rows=65536):
     Parameters
     ----------
     array : ndarray
-        Any numeric dtype (bool, int, uint, float); checked in chunks so that no
-        full-size temporary is made.
+        Float, signed or unsigned integer, or bool; checked in row chunks so that no
+        full-size temporary is made. Dates, durations, complex numbers, strings and
+        objects are refused.
     source : str
         File name for error messages.
     n_paths : int
         Rows of the paths file: the array must have exactly this many rows.
+
+    Raises InputError naming the rows that hold NaN or inf, values whose squares overflow
+    float32 (beyond :func:`value_limit`), or when every row is the same vector.
     """
     if array.ndim != 2:
         raise InputError(
             f"{source}: array has {array.ndim} dimension(s) {array.shape}; expected a 2-D n x d array"
         )
-    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+    if array.dtype.kind not in "biuf":
         raise InputError(
-            f"{source}: array dtype is {array.dtype}; expected numbers (float or integer)"
+            f"{source}: array dtype is {array.dtype}; expected numbers (float, signed or "
+            "unsigned integer, or bool)"
         )
     n_rows, n_cols = array.shape
     if n_rows == 0:
@@ -121,21 +146,89 @@ def check_descriptor_array(array, source, n_paths, chunk_rows=65536):
             f"{source}: {n_rows} rows, but the paths file lists {n_paths} images; "
             "row i of every descriptor file must describe image i"
         )
-    if np.issubdtype(array.dtype, np.floating):  # integers are always finite in float32
-        bad_rows = []
-        for start in range(0, n_rows, chunk_rows):
+    limit = value_limit(n_cols)
+    non_finite, too_large = [], []
+    first = array[0].copy()
+    varies = False
+    for start in range(0, n_rows, chunk_rows):
+        chunk = array[start:start + chunk_rows]
+        varies = varies or bool((chunk != first).any())
+        if array.dtype.kind == "b":
+            continue
+        if array.dtype.kind == "f":  # integers are always finite in float32
             with np.errstate(over="ignore"):  # overflow to inf is what is being looked for
-                chunk = np.asarray(array[start:start + chunk_rows], dtype=np.float32)
-            bad = ~np.isfinite(chunk).all(axis=1)
-            bad_rows.extend((np.flatnonzero(bad) + start).tolist())
-        if bad_rows:
-            raise InputError(
-                f"{source}: NaN, inf or values beyond float32 range in row(s) "
-                f"{_list_rows(bad_rows)} (0-based)"
-            )
+                chunk = np.asarray(chunk, dtype=np.float32)
+            non_finite.append(np.flatnonzero(~np.isfinite(chunk).all(axis=1)) + start)
+        with np.errstate(invalid="ignore"):  # NaN rows are reported above
+            large = (chunk.max(axis=1) > limit) | (chunk.min(axis=1) < -limit)
+        too_large.append(np.flatnonzero(large) + start)
+    non_finite = np.concatenate(non_finite) if non_finite else []
+    too_large = np.concatenate(too_large) if too_large else []
+    if len(non_finite):
+        raise InputError(
+            f"{source}: NaN, inf or values beyond float32 range in row(s) "
+            f"{_list_rows(non_finite)} (0-based)"
+        )
+    if len(too_large):
+        raise InputError(
+            f"{source}: values beyond +-{limit:.3g} in row(s) {_list_rows(too_large)} (0-based): "
+            f"with {n_cols} columns their squared distances overflow float32; scale the "
+            "descriptors down"
+        )
+    if not varies:
+        raise InputError(
+            f"{source}: all {n_rows} rows are the same vector (e.g. all zeros); PCA and "
+            "clustering need rows that differ"
+        )
 
 
-def write_descriptor_parquet(array, paths, out_path, chunk_rows=_ROW_GROUP_ROWS):
+def match_rows(file_paths, paths, source):
+    """Row order of a descriptor file that lists its own image paths, against the paths file.
+
+    Parameters
+    ----------
+    file_paths : sequence of str (None for a missing entry), or None
+        The file's own ``paths`` column; None when it has none (rows then match by
+        position, as documented for pickles and .npy files).
+    paths : sequence of str
+        The normalised paths of images.paths, as many as ``file_paths``.
+    source : str
+        File name for error messages.
+
+    Returns
+    -------
+    ndarray of int, or None
+        None when the file is in the paths file's order; else ``order`` such that row
+        ``order[i]`` of the file describes ``paths[i]``. Any other difference (missing,
+        extra or repeated paths) raises InputError naming the first rows that differ.
+    """
+    if file_paths is None:
+        return None
+    mine = pd.Series(file_paths, dtype=object).fillna("").map(normalise_path)
+    expected = pd.Series(paths, dtype=object).reset_index(drop=True)
+    differ = np.flatnonzero(mine.to_numpy() != expected.to_numpy())
+    if differ.size == 0:
+        return None
+    if mine.is_unique:
+        order = pd.Index(mine).get_indexer(expected)
+        if (order >= 0).all():
+            log.info("ingest: %s lists the images in another order; rows reordered to images.paths",
+                     source)
+            return order
+        missing = expected[order < 0]
+        reason = (f"{len(missing)} image(s) of images.paths are not in it, e.g. "
+                  f"{shorten(repr(missing.iloc[0]))}")
+    else:
+        reason = f"it lists {shorten(repr(mine[mine.duplicated()].iloc[0]))} more than once"
+    first = differ[0]
+    raise InputError(
+        f"{source}: its 'paths' column does not match images.paths in row(s) "
+        f"{_list_rows(differ)} (0-based; row {first} is {shorten(repr(mine[first]))} here but "
+        f"{shorten(repr(expected[first]))} in images.paths), and not by order alone: {reason}"
+    )
+
+
+def write_descriptor_parquet(array, paths, out_path, chunk_rows=_ROW_GROUP_ROWS, row_order=None):
     """Write descriptors as Parquet: ``paths`` (string) and ``vector`` (fixed-size list of float32).
 
     Parameters
@@ -145,6 +238,8 @@ def write_descriptor_parquet(array, paths, out_path, chunk_rows=_ROW_GROUP_ROWS)
         input array plus one row group.
     paths : sequence of str, length n
         Normalised image paths.
+    row_order : ndarray of int of shape (n,), optional
+        Row ``row_order[i]`` of ``array`` is written as row i (see :func:`match_rows`).
     """
     n_rows, n_cols = array.shape
     schema = pa.schema([("paths", pa.string()),
@@ -154,7 +249,9 @@ def write_descriptor_parquet(array, paths, out_path, chunk_rows=_ROW_GROUP_ROWS)
         with pq.ParquetWriter(tmp, schema, compression={"paths": "zstd", VECTOR_COLUMN: "none"},
                               use_dictionary=["paths"]) as writer:
             for start in range(0, n_rows, chunk_rows):
-                chunk = np.ascontiguousarray(array[start:start + chunk_rows], dtype=np.float32)
+                rows = (slice(start, start + chunk_rows) if row_order is None
+                        else row_order[start:start + chunk_rows])
+                chunk = np.ascontiguousarray(array[rows], dtype=np.float32)
                 vectors = pa.FixedSizeListArray.from_arrays(pa.array(chunk.ravel()), n_cols)
                 writer.write_table(pa.table([paths[start:start + len(chunk)], vectors], schema=schema))
                 log.info("ingest: wrote rows %d-%d of %d", start, start + len(chunk) - 1, n_rows)

@@ -82,22 +82,36 @@ def tiny_clusters(sizes, tiny_fraction):
     return sizes < tiny_fraction * sizes.sum() / len(sizes)
 
 
-def model_score(centroid_distance, labels, knn, suspicious_clusters):
-    """One model-variant's outlier score per image.
+def distance_score(centroid_distance, labels, knn):
+    """The label-independent part of an image's outlier score.
 
-    score = max(robust z of the distance to its centroid within its cluster,
-                robust z of its k-th neighbour distance)
-            + MEMBERSHIP_BONUS if its cluster is tiny or labelled an outlier.
+    ``max(robust z of the distance to its centroid within its cluster, robust z of its
+    k-th neighbour distance)``.
 
     Parameters
     ----------
     centroid_distance : ndarray of shape (n,)
     labels : ndarray of shape (n,), int
     knn : ndarray of shape (n,)
-    suspicious_clusters : ndarray of shape (k,), bool
+
+    Returns
+    -------
+    ndarray of shape (n,), float64
     """
-    z = np.maximum(robust_z(centroid_distance, labels), robust_z(knn))
-    return z + MEMBERSHIP_BONUS * suspicious_clusters[labels]
+    return np.maximum(robust_z(centroid_distance, labels), robust_z(knn))
+
+
+def model_score(z, suspicious):
+    """One model-variant's outlier score: ``z + MEMBERSHIP_BONUS`` for images of suspicious
+    (tiny or outlier-labelled) clusters.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n,)
+        From :func:`distance_score`.
+    suspicious : ndarray of shape (n,), bool
+    """
+    return z + MEMBERSHIP_BONUS * suspicious
 
 
 def flag_top(scores, rate):

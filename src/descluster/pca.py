@@ -43,6 +43,15 @@ class PCAFit:
         return self.explained_variance / self.total_variance
 
 
+def _check_finite(values):
+    """Stop with one line when float32 products of the descriptors overflowed."""
+    if not np.isfinite(values).all():
+        raise InputError(
+            "PCA: the descriptors' sums of squares overflow float32 (values too large); "
+            "scale the descriptors down"
+        )
+
+
 def _fix_signs(components):
     """Make the largest-magnitude coordinate of every axis positive (deterministic output)."""
     rows = np.arange(components.shape[0])
@@ -84,6 +93,7 @@ def fit_covariance_pca(batches, n_keep):
         log.info("pca: accumulated %d rows", n_samples)
     if n_samples < 2:
         raise InputError(f"PCA needs at least 2 rows, got {n_samples}")
+    _check_finite(cross)
     mean_shifted = sum_shifted / n_samples
     covariance = (cross - n_samples * np.outer(mean_shifted, mean_shifted)) / (n_samples - 1)
     eigenvalues, eigenvectors = np.linalg.eigh(covariance)
@@ -131,6 +141,7 @@ def fit_incremental_pca(batches, n_keep):
     for batch in _rebatch(batches, n_keep):
         model.partial_fit(batch)
         log.info("pca: incremental fit has seen %d rows", model.n_samples_seen_)
+    _check_finite(model.explained_variance_)
     total_variance = float(model.explained_variance_[0] / model.explained_variance_ratio_[0])
     return PCAFit(
         mean=model.mean_.astype(np.float64),

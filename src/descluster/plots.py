@@ -59,7 +59,12 @@ def plot_explained_variance(ratio, variants, model, path):
     _save(fig, path)
 
 
-def plot_kscan(scan, suggestions, model, path):
+def _mark_final_ks(ax, final_ks):
+    for k in final_ks:
+        ax.axvline(k, color="grey", lw=0.8, ls=":", zorder=0)
+
+
+def plot_kscan(scan, suggestions, model, path, final_ks=()):
     """Every validity index against k, one line per PCA variant, suggested k marked.
 
     Parameters
@@ -67,11 +72,14 @@ def plot_kscan(scan, suggestions, model, path):
     scan : DataFrame
         k-scan rows of one model (pca, n_components, k and the four indices).
     suggestions : DataFrame
-        Rows of that model from :func:`descluster.clustering.suggest_k`.
+        Rows of that model from :func:`descluster.clustering.suggest_k` (with ``note``).
+    final_ks : sequence of int
+        k of the configured final clusterings, drawn as dotted lines.
     """
     fig, axes = plt.subplots(2, 2, figsize=(11, 7), sharex=True)
     suggested = dict(zip(suggestions["pca"], suggestions["suggested_k"]))
     for (column, label), ax in zip(_INDICES, axes.ravel()):
+        _mark_final_ks(ax, final_ks)
         for pca, group in scan.groupby("pca", sort=False):
             group = group.sort_values("k")
             line, = ax.plot(group["k"], group[column], marker="o", ms=2.5, lw=1.2,
@@ -85,7 +93,42 @@ def plot_kscan(scan, suggestions, model, path):
     for ax in axes[1]:
         ax.set_xlabel("number of clusters k")
     axes[0, 0].legend(fontsize=8)
-    fig.suptitle(f"{model}: k-scan (star = suggested k, lowest Davies-Bouldin)")
+    title = f"{model}: k-scan (star = suggested k, lowest Davies-Bouldin; dotted = final k)"
+    edge = [f"{p}: {n}" for p, n in zip(suggestions["pca"], suggestions["note"]) if n]
+    if edge:
+        title += "\n" + "; ".join(edge)
+    fig.suptitle(title, color="tab:red" if edge else "black")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_labelling_effort(effort, model, path, final_ks=()):
+    """Purity (share of images right when each cluster is named after its majority) against k.
+
+    Parameters
+    ----------
+    effort : DataFrame
+        ``model, pca, k, attribute, purity`` rows of one model.
+    final_ks : sequence of int
+        k of the configured final clusterings, drawn as dotted lines.
+    """
+    attributes = list(dict.fromkeys(effort["attribute"]))
+    fig, axes = plt.subplots(1, max(1, len(attributes)), figsize=(4.2 * max(1, len(attributes)), 3.8),
+                             sharey=True, squeeze=False)
+    for attribute, ax in zip(attributes, axes[0]):
+        _mark_final_ks(ax, final_ks)
+        for pca, group in effort[effort["attribute"] == attribute].groupby("pca", sort=False):
+            group = group.sort_values("k")
+            ax.plot(group["k"], group["purity"], marker="o", ms=2.5, lw=1.2, label=pca)
+        ax.set_title(attribute, fontsize=10)
+        ax.set_xlabel("clusters named (k)")
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("images right (purity)")
+    axes[0, 0].set_ylim(0, 1.01)
+    axes[0, 0].legend(fontsize=8)
+    if not attributes:
+        axes[0, 0].text(0.5, 0.5, "no ground truth", ha="center", transform=axes[0, 0].transAxes)
+    fig.suptitle(f"{model}: what naming k clusters buys (dotted = final k)")
     fig.tight_layout()
     _save(fig, path)
 

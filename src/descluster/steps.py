@@ -20,13 +20,16 @@ log = logging.getLogger(__name__)
 
 # --- demo -------------------------------------------------------------------------
 
-def make_demo(descriptor_paths, paths_csv, attributes_csv, images_dir, n_images, seed, thumbnails):
+def make_demo(descriptor_paths, paths_csv, vehicle_info_txt, attributes_csv, images_dir, n_images,
+              seed, thumbnails):
     """Write the demo dataset.
 
     Parameters
     ----------
     descriptor_paths : dict of str -> path
         One pickle per demo model (keys of :data:`descluster.demo.MODEL_DIMS`).
+    vehicle_info_txt, attributes_csv : path
+        Ground truth, see :func:`descluster.demo.write_ground_truth`.
     images_dir : path
         Folder of the thumbnails (created empty when ``thumbnails`` is false).
     """
@@ -36,7 +39,7 @@ def make_demo(descriptor_paths, paths_csv, attributes_csv, images_dir, n_images,
     for model, path in descriptor_paths.items():
         demo.write_pickle(demo.make_descriptors(attributes, model, seed), path)
     write_table(attributes[["paths"]], paths_csv, sep=",")
-    write_table(attributes, attributes_csv, sep=",")
+    demo.write_ground_truth(attributes, vehicle_info_txt, attributes_csv)
     with atomic_directory(images_dir) as staging:
         if thumbnails:
             demo.write_thumbnails(attributes, staging, seed)
@@ -62,13 +65,36 @@ def ingest_descriptors(descriptor_path, images_parquet, out_parquet):
     import pandas as pd
 
     from descluster import ingest
-    from descluster.files import load_descriptor_array
+    from descluster.files import load_descriptor_array, load_descriptor_paths
 
     paths = pd.read_parquet(images_parquet, columns=["paths"])["paths"]
     array = load_descriptor_array(descriptor_path)
     log.info("ingest: %s holds %s %s", descriptor_path, array.shape, array.dtype)
     ingest.check_descriptor_array(array, str(descriptor_path), len(paths))
-    ingest.write_descriptor_parquet(array, paths, out_parquet)
+    order = ingest.match_rows(load_descriptor_paths(descriptor_path), paths, str(descriptor_path))
+    ingest.write_descriptor_parquet(array, paths, out_parquet, row_order=order)
+
+
+def ingest_attributes(files, images_parquet, veriwild_columns, out_parquet, out_matches):
+    """Align the ground-truth files with the images.
+
+    Parameters
+    ----------
+    files : list of (path, format)
+        format ``csv`` or ``veriwild`` (see :func:`descluster.attributes.align_attributes`).
+
+    Outputs: ``attributes.parquet`` (``paths`` in image row order, then one string column
+    per attribute, '' = unknown) and ``attributes_match.tsv`` (how each file matched).
+    """
+    import pandas as pd
+
+    from descluster import attributes
+
+    paths = pd.read_parquet(images_parquet, columns=["paths"])["paths"]
+    aligned, matches = attributes.align_attributes(paths, files, veriwild_columns)
+    with atomic_output(out_parquet) as tmp:
+        aligned.to_parquet(tmp, index=False)
+    write_table(matches, out_matches)
 
 
 # --- PCA --------------------------------------------------------------------------
@@ -90,10 +116,11 @@ def fit_pca(descriptors_parquet, variants, method, batch_rows, model, out_fit, o
     batches = ingest.iter_descriptor_batches(descriptors_parquet, batch_rows)
     log.info("pca: %s, %d x %d, method %s, keeping %d components", model, n_rows, n_cols,
              method, n_keep)
-    if method == "covariance":
-        fit = pca.fit_covariance_pca(batches, n_keep)
-    else:
-        fit = pca.fit_incremental_pca(batches, n_keep)
+    fit_method = pca.fit_covariance_pca if method == "covariance" else pca.fit_incremental_pca
+    try:
+        fit = fit_method(batches, n_keep)
+    except InputError as exc:
+        raise InputError(f"{descriptors_parquet}: {exc}") from None
     ratio = fit.explained_variance_ratio
     resolved = []
     for variant in variants:
@@ -146,30 +173,57 @@ def reduce_pca(descriptors_parquet, fit_path, variants_tsv, variant, batch_rows,
 # --- k-scan -----------------------------------------------------------------------
 
 KSCAN_COLUMNS = ["model", "pca", "n_components", "k", "inertia", "calinski_harabasz",
-                 "davies_bouldin", "silhouette"]
+                 "davies_bouldin", "silhouette", "n_iter"]
+PURITY_PREFIX = "purity_"
 
 
 def scan_k(reduced_npy, model, variant, k, seed, n_init, max_iter, rows_per_cluster, min_rows,
-           silhouette_sample, out_tsv):
+           silhouette_sample, out_tsv, out_centroids, attributes_parquet=None):
     """One k of the k-scan: fit KMeans on a sample, assign all rows, score; one TSV row.
 
     The sample holds ``rows_per_cluster * k`` rows, at least ``min_rows`` (0 = all rows).
+    Outputs: the row (:data:`KSCAN_COLUMNS`, then ``purity_{attribute}`` per ground-truth
+    attribute when ``attributes_parquet`` is given) and the centroids, (k, p) float32, from
+    which the final clustering at this k starts one of its runs.
     """
-    from descluster import clustering
+    from descluster import clustering, evaluate
 
     X = np.load(reduced_npy, mmap_mode="r")
     fit_rows = clustering.scan_fit_rows(k, rows_per_cluster, min_rows)
-    centroids = clustering.fit_kmeans(X, k, seed, n_init, max_iter, fit_rows)
-    labels, distances = clustering.assign(X, centroids)
+    fit = clustering.fit_kmeans(X, k, seed, n_init, max_iter, fit_rows)
+    _warn_about_fit(fit, f"{model} {variant} k={k} (k-scan)", max_iter)
+    labels, distances = clustering.assign(X, fit.centroids)
     scores = clustering.validity_scores(X, labels, distances, seed, silhouette_sample)
-    row = {"model": model, "pca": variant, "n_components": X.shape[1], "k": k, **scores}
-    write_rows([row], KSCAN_COLUMNS, out_tsv)
+    row = {"model": model, "pca": variant, "n_components": X.shape[1], "k": k, **scores,
+           "n_iter": fit.n_iter}
+    columns = list(KSCAN_COLUMNS)
+    if attributes_parquet:
+        from descluster.attributes import read_attribute_codes
+
+        codes, _ = read_attribute_codes(attributes_parquet)
+        for attribute, value in evaluate.purity_by_attribute(labels, codes).items():
+            row[PURITY_PREFIX + attribute] = value
+            columns.append(PURITY_PREFIX + attribute)
+    save_npy_atomic(out_centroids, fit.centroids)
+    write_rows([row], columns, out_tsv)
     log.info("kscan: %s %s k=%d %s", model, variant, k,
              ", ".join(f"{key} {value:.4g}" for key, value in scores.items()))
 
 
-def summarize_kscan(row_tsvs, out_scan, out_suggested):
-    """Gather k-scan rows (sorted by model, pca, k) and the suggested k per variant."""
+def _warn_about_fit(fit, what, max_iter):
+    """Log what a user should know of a KMeans fit: no convergence, empty clusters."""
+    if not fit.converged:
+        log.warning("kmeans: %s stopped at max_iter = %d without converging; raise "
+                    "clustering.max_iter for a tighter fit", what, max_iter)
+    if fit.empty_clusters:
+        log.warning("kmeans: %s: cluster(s) %s are empty: the data has fewer distinct rows "
+                    "than k; lower k", what, " ".join(map(str, fit.empty_clusters)))
+
+
+def summarize_kscan(row_tsvs, out_scan, out_suggested, out_effort):
+    """Gather k-scan rows (sorted by model, pca, k), the suggested k per variant and the
+    labelling effort (purity per scanned k and attribute: ``model, pca, k, attribute,
+    purity``; no rows without ground truth)."""
     import pandas as pd
 
     from descluster import clustering
@@ -178,6 +232,12 @@ def summarize_kscan(row_tsvs, out_scan, out_suggested):
     scan = scan.sort_values(["model", "pca", "k"], kind="stable").reset_index(drop=True)
     write_table(scan[KSCAN_COLUMNS], out_scan)
     write_table(clustering.suggest_k(scan), out_suggested)
+    purity = [c for c in scan.columns if c.startswith(PURITY_PREFIX)]
+    effort = scan.melt(id_vars=["model", "pca", "k"], value_vars=purity, var_name="attribute",
+                       value_name="purity")
+    effort["attribute"] = effort["attribute"].str.removeprefix(PURITY_PREFIX)
+    effort = effort.sort_values(["model", "pca", "attribute", "k"], kind="stable")
+    write_table(effort[["model", "pca", "k", "attribute", "purity"]], out_effort)
 
 
 def concat_tables(tsvs, out_tsv):
@@ -187,25 +247,43 @@ def concat_tables(tsvs, out_tsv):
     write_table(pd.concat([pd.read_csv(p, sep="\t") for p in tsvs], ignore_index=True), out_tsv)
 
 
-def plot_kscan(scan_tsv, suggested_tsv, model, out_png):
-    """The k-scan figure of one model."""
+def plot_kscan(scan_tsv, suggested_tsv, model, out_png, final_ks=()):
+    """The k-scan figure of one model, the configured final k values marked."""
     import pandas as pd
 
     from descluster import plots
 
-    plots.plot_kscan(pd.read_csv(scan_tsv, sep="\t"), pd.read_csv(suggested_tsv, sep="\t"),
-                     model, out_png)
+    plots.plot_kscan(pd.read_csv(scan_tsv, sep="\t"),
+                     pd.read_csv(suggested_tsv, sep="\t", keep_default_na=False), model,
+                     out_png, final_ks)
+
+
+def plot_labelling_effort(effort_tsv, model, out_png, final_ks=()):
+    """Purity against k per attribute and variant: what naming k clusters buys."""
+    import pandas as pd
+
+    from descluster import plots
+
+    plots.plot_labelling_effort(pd.read_csv(effort_tsv, sep="\t"), model, out_png, final_ks)
 
 
 # --- final clusterings ------------------------------------------------------------
 
+FIT_COLUMNS = ["model", "pca", "k", "inertia", "n_iter", "converged", "start", "kscan_inertia"]
+
+
 def cluster_kmeans(reduced_npy, images_parquet, model, variant, k, seed, n_init, max_iter,
-                   out_assignments, out_centroids, out_sizes):
+                   out_assignments, out_centroids, out_sizes, out_fit, scan_centroids=None):
     """A final KMeans clustering on all rows.
 
+    ``n_init`` k-means++ runs on all rows and, when the k-scan covered this k, its
+    centroids (``scan_centroids``) as they are and as the start of one more run: the
+    best by inertia is kept, so the final inertia is never above the k-scan's.
+
     Outputs: ``assignments.parquet`` (paths, cluster int32, distance float32; schema
-    metadata model, pca, n_components, k), ``centroids.npy`` (k, n_components) float32
-    and ``sizes.tsv`` (cluster, size, share, mean_distance, p90_distance).
+    metadata model, pca, n_components, k), ``centroids.npy`` (k, n_components) float32,
+    ``sizes.tsv`` (cluster, size, share, mean_distance, p90_distance) and ``fit.tsv``
+    (:data:`FIT_COLUMNS`).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -213,18 +291,27 @@ def cluster_kmeans(reduced_npy, images_parquet, model, variant, k, seed, n_init,
     from descluster import clustering
 
     X = np.load(reduced_npy, mmap_mode="r")
-    centroids = clustering.fit_kmeans(X, k, seed, n_init, max_iter, fit_sample=0)
-    labels, distances = clustering.assign(X, centroids)
+    init = [np.load(scan_centroids)] if scan_centroids else []
+    fit = clustering.fit_kmeans(X, k, seed, n_init, max_iter, fit_sample=0, init=init)
+    _warn_about_fit(fit, f"{model} {variant} k={k}", max_iter)
+    labels, distances = clustering.assign(X, fit.centroids)
     paths = pq.read_table(images_parquet, columns=["paths"]).column("paths")
     metadata = {"model": model, "pca": variant, "n_components": str(X.shape[1]), "k": str(k)}
     table = pa.table({"paths": paths, "cluster": labels, "distance": distances})
     table = table.replace_schema_metadata({f"descluster.{key}": value for key, value in metadata.items()})
     with atomic_output(out_assignments) as tmp:
         pq.write_table(table, tmp)
-    save_npy_atomic(out_centroids, centroids)
+    save_npy_atomic(out_centroids, fit.centroids)
     sizes = cluster_sizes(labels, distances, k)
     write_table(sizes, out_sizes)
-    log.info("kmeans: %s %s k=%d, cluster sizes %d..%d", model, variant, k,
+    scan_inertia = clustering.inertia(X, init[0]) if init else None
+    write_rows([{"model": model, "pca": variant, "k": k, "inertia": fit.inertia,
+                 "n_iter": fit.n_iter, "converged": fit.converged,
+                 "start": "k-scan centroids" if fit.start == "given" else fit.start,
+                 "kscan_inertia": scan_inertia}], FIT_COLUMNS, out_fit)
+    log.info("kmeans: %s %s k=%d, inertia %.6g (k-scan %s) from %s, %d iterations, cluster "
+             "sizes %d..%d", model, variant, k, fit.inertia,
+             "-" if scan_inertia is None else f"{scan_inertia:.6g}", fit.start, fit.n_iter,
              sizes["size"].min(), sizes["size"].max())
 
 
@@ -259,28 +346,23 @@ VALIDATION_COLUMNS = ["model", "pca", "n_components", "k", "attribute", "n_label
                       "nmi", "v_measure", "purity"]
 
 
-def validate_clusterings(assignment_parquets, attributes_csv, out_validation, out_ranking):
+def validate_clusterings(assignment_parquets, attributes_parquet, out_validation, out_ranking):
     """Score every final clustering against every ground-truth attribute; rank models."""
     import pandas as pd
 
-    from descluster import evaluate, ingest
+    from descluster import evaluate
+    from descluster.attributes import read_attribute_codes
 
-    attributes = ingest.read_paths_table(attributes_csv, source_label="attributes")
-    attributes = attributes.drop(columns=["path_original"])
-    # every assignments file lists the images in the same (ingested) row order
-    paths = pd.read_parquet(assignment_parquets[0], columns=["paths"])["paths"]
-    codes = evaluate.encode_attributes(paths, attributes)
+    codes, _ = read_attribute_codes(attributes_parquet)
+    if not codes:
+        raise InputError("the ground truth has no attribute with two or more known values "
+                         "for the clustered images (see results/ingest/attributes_match.tsv)")
     rows = []
     for path in assignment_parquets:
         meta = clustering_metadata(path)
         labels = pd.read_parquet(path, columns=["cluster"])["cluster"].to_numpy()
         for scores in evaluate.validate_clustering(labels, codes):
             rows.append({**meta, **scores})
-    if not rows:
-        raise InputError(
-            f"{attributes_csv}: no attribute column with two or more known values matches "
-            "the clustered images"
-        )
     validation = pd.DataFrame(rows, columns=VALIDATION_COLUMNS)
     write_table(validation, out_validation)
     write_table(evaluate.rank_models(validation), out_ranking)
@@ -365,66 +447,85 @@ def draw_cards(assignments_parquet, centroids_npy, sizes_tsv, images_root, seed,
 
 # --- labels -------------------------------------------------------------------------
 
-def make_label_template(sizes_tsv, model, pca, k, out_yaml):
-    """The label template of one clustering (see :func:`descluster.labels.template`)."""
+def make_label_template(sizes_tsv, model, pca, k, label_attributes, out_yaml,
+                        attributes_parquet=None):
+    """The label template of one clustering (see :func:`descluster.labels.template`).
+
+    Its fields are the ground truth's attributes when ``attributes_parquet`` is given
+    (a person can then check the workflow on attributes they know), else ``label_attributes``.
+    """
     import pandas as pd
+    import pyarrow.parquet as pq
 
     from descluster import labels
+    from descluster.attributes import NOT_ATTRIBUTES
 
-    write_text_atomic(out_yaml, labels.template(model, pca, k, pd.read_csv(sizes_tsv, sep="\t")))
+    fields = list(label_attributes)
+    if attributes_parquet:
+        fields = [c for c in pq.read_schema(attributes_parquet).names if c not in NOT_ATTRIBUTES]
+    write_text_atomic(out_yaml, labels.template(model, pca, k, pd.read_csv(sizes_tsv, sep="\t"),
+                                                fields))
 
 
-def _labelled_sources(entries):
-    """Read every configured label file with its clustering's assignments, in config order."""
+def _labelled_sources(entries, allowed):
+    """Read every configured label file with its clustering, in config order."""
     import pandas as pd
 
     from descluster import labels
 
     sources = []
     for entry in entries:
-        values, outlier_clusters = labels.read_label_file(
-            entry["file"], entry["clustering"], entry["k"], entry.get("attributes"))
-        assignments = pd.read_parquet(entry["assignments"], columns=["cluster", "distance"])
-        sizes = pd.read_csv(entry["sizes"], sep="\t")
-        cluster = assignments["cluster"].to_numpy()
+        label_file = labels.read_label_file(entry["file"], entry["clustering"], entry["k"],
+                                            entry.get("attributes"), allowed)
         sources.append({
             "clustering": entry["clustering"],
-            "labels": cluster,
-            "confidence": labels.confidence(assignments["distance"].to_numpy(), cluster,
-                                            sizes["p90_distance"].to_numpy()),
-            "values": values,
-            "outlier_clusters": outlier_clusters,
+            "file": entry["file"],
+            "label_file": label_file,
+            "labels": pd.read_parquet(entry["assignments"], columns=["cluster"])["cluster"].to_numpy(),
+            "centroids": np.load(entry["centroids"]),
+            "reduced": np.load(entry["reduced"], mmap_mode="r"),
         })
     return sources
 
 
-def propagate_labels(entries, images_parquet, out_labels, out_summary):
-    """Labels for every image from the labelled clusterings.
+def propagate_labels(entries, images_parquet, outliers_parquet, allowed, out_labels, out_summary,
+                     out_accuracy, attributes_parquet=None):
+    """Labels for every image from the labelled clusterings, with its outlier score.
 
     Parameters
     ----------
     entries : list of dict
-        In config order: clustering, file, attributes (or None), k, assignments, sizes.
+        In config order: clustering, file, attributes (or None), k, assignments,
+        centroids, reduced.
+    allowed : dict of str -> list of str
+        Config ``label_values``.
 
     Outputs: ``labels.parquet`` (paths; per attribute its value, ``_source`` and
-    ``_confidence``; ``labelled_outlier``) and ``labels.tsv`` (per attribute:
-    labelled, coverage, conflicts, sources).
+    ``_confidence``; ``labelled_outlier``, ``outlier_score``, ``outlier_flag``),
+    ``labels.tsv`` (per attribute: labelled, coverage, image_entries, conflicts, sources)
+    and ``label_accuracy.tsv`` (against the ground truth; no rows without it).
     """
     import pandas as pd
 
     from descluster import labels
 
     paths = pd.read_parquet(images_parquet, columns=["paths"])["paths"]
-    sources = _labelled_sources(entries)
-    columns, summary = labels.propagate(len(paths), sources)
-    outlier = np.zeros(len(paths), dtype=bool)
-    for source in sources:
-        outlier |= np.isin(source["labels"], sorted(source["outlier_clusters"]))
-    frame = pd.DataFrame({"paths": paths, **columns, "labelled_outlier": outlier})
+    sources = _labelled_sources(entries, allowed)
+    columns, summary = labels.propagate(paths.to_numpy(dtype=object), sources)
+    scores = pd.read_parquet(outliers_parquet, columns=["combined_score", "flag"])
+    frame = pd.DataFrame({"paths": paths, **columns,
+                          "outlier_score": scores["combined_score"].to_numpy(),
+                          "outlier_flag": scores["flag"].to_numpy()})
     with atomic_output(out_labels) as tmp:
         frame.to_parquet(tmp, index=False)
-    write_table(pd.DataFrame(summary, columns=["attribute", "labelled", "coverage", "conflicts",
-                                               "sources"]), out_summary)
+    write_table(pd.DataFrame(summary, columns=["attribute", "labelled", "coverage",
+                                               "image_entries", "conflicts", "sources"]),
+                out_summary)
+    accuracy = []
+    if attributes_parquet:
+        accuracy = labels.label_accuracy(columns, pd.read_parquet(attributes_parquet))
+    write_table(pd.DataFrame(accuracy, columns=["attribute", "band", "n_images", "share",
+                                                "accuracy"]), out_accuracy)
     log.info("labels: %s", "; ".join(f"{s['attribute']} {s['coverage']:.1%}" for s in summary))
 
 
@@ -433,21 +534,48 @@ def propagate_labels(entries, images_parquet, out_labels, out_summary):
 _NOT_OUTLIER = {"", "none", "no", "false", "0"}
 
 
-def score_outliers(inputs, label_entries, images_parquet, attributes_csv, images_root, rate,
-                   n_neighbours, reference_sample, tiny_fraction, seed, out_scores, out_sheet,
-                   out_summary):
+def score_outliers(reduced_npy, assignments_parquet, sizes_tsv, n_neighbours, reference_sample,
+                   tiny_fraction, seed, out_scores):
+    """One clustering's label-independent outlier scores (the expensive part).
+
+    Output: ``scores.parquet`` with ``z`` (float64: the larger of the robust z of the
+    distance to the centroid within the cluster and of the n-th neighbour distance),
+    ``cluster`` (int32) and ``tiny_cluster`` (bool).
+    """
+    import pandas as pd
+
+    from descluster import outliers
+
+    X = np.load(reduced_npy, mmap_mode="r")
+    assignments = pd.read_parquet(assignments_parquet, columns=["cluster", "distance"])
+    cluster = assignments["cluster"].to_numpy()
+    tiny = outliers.tiny_clusters(pd.read_csv(sizes_tsv, sep="\t")["size"].to_numpy(),
+                                  tiny_fraction)
+    knn = outliers.knn_distance(X, n_neighbours, reference_sample, seed)
+    z = outliers.distance_score(assignments["distance"].to_numpy(), cluster, knn)
+    frame = pd.DataFrame({"z": z, "cluster": cluster, "tiny_cluster": tiny[cluster]})
+    with atomic_output(out_scores) as tmp:
+        frame.to_parquet(tmp, index=False)
+    log.info("outliers: %d of %d clusters tiny", tiny.sum(), len(tiny))
+
+
+def combine_outliers(inputs, label_entries, images_parquet, attributes_parquet, images_root, rate,
+                     seed, out_scores, out_sheet, out_summary):
     """Outlier scores per model-variant and combined; flags at ``rate``; a sheet of the top ones.
+
+    Cheap: a label edit reruns this, not :func:`score_outliers`.
 
     Parameters
     ----------
     inputs : list of dict
-        One per (model, variant): model, pca, clustering, reduced, assignments, sizes.
+        One per (model, variant): model, pca, clustering, scores (from
+        :func:`score_outliers`).
     label_entries : list of dict
         Configured label files (as for :func:`propagate_labels`); clusters they mark
         ``outlier: true`` count as suspicious in the clusterings used here.
-    attributes_csv : path or None
-        With an ``outlier`` column (``none`` or empty = not an outlier, else its
-        kind), precision and recall are measured.
+    attributes_parquet : path or None
+        The aligned ground truth; with an ``outlier`` column (``none`` or empty = not
+        an outlier, else its kind), precision and recall are measured.
     """
     import pandas as pd
 
@@ -456,19 +584,17 @@ def score_outliers(inputs, label_entries, images_parquet, attributes_csv, images
     paths = pd.read_parquet(images_parquet, columns=["paths"])["paths"]
     labelled = {}
     for entry in label_entries:
-        _, outlier_clusters = labels.read_label_file(entry["file"], entry["clustering"], entry["k"])
-        labelled.setdefault(entry["clustering"], set()).update(outlier_clusters)
+        label_file = labels.read_label_file(entry["file"], entry["clustering"], entry["k"])
+        labelled.setdefault(entry["clustering"], set()).update(label_file.outlier_clusters)
     scores = {}
     for item in inputs:
-        X = np.load(item["reduced"], mmap_mode="r")
-        assignments = pd.read_parquet(item["assignments"], columns=["cluster", "distance"])
-        sizes = pd.read_csv(item["sizes"], sep="\t")
-        suspicious = outliers.tiny_clusters(sizes["size"].to_numpy(), tiny_fraction)
-        suspicious[sorted(labelled.get(item["clustering"], ()))] = True
-        knn = outliers.knn_distance(X, n_neighbours, reference_sample, seed)
+        frame = pd.read_parquet(item["scores"])
+        suspicious = frame["tiny_cluster"].to_numpy() | np.isin(
+            frame["cluster"].to_numpy(), sorted(labelled.get(item["clustering"], ())))
         scores[f"score_{item['model']}_{item['pca']}"] = outliers.model_score(
-            assignments["distance"].to_numpy(), assignments["cluster"].to_numpy(), knn, suspicious)
-        log.info("outliers: scored %s (%d suspicious clusters)", item["clustering"], suspicious.sum())
+            frame["z"].to_numpy(), suspicious)
+        log.info("outliers: %s, %d images in suspicious clusters", item["clustering"],
+                 suspicious.sum())
     matrix = np.column_stack(list(scores.values()))
     n_flagging, combined = outliers.combine(matrix, rate)
     flags = outliers.flag_top(combined, rate)
@@ -481,21 +607,21 @@ def score_outliers(inputs, label_entries, images_parquet, attributes_csv, images
                                      images_root, f"top outliers of {len(paths)} images")
     with atomic_output(out_sheet) as tmp:
         sheet.save(tmp, quality=85)
-    write_table(_outlier_summary(frame, scores, rate, attributes_csv), out_summary)
+    write_table(_outlier_summary(frame, scores, rate, attributes_parquet), out_summary)
 
 
-def _outlier_summary(frame, scores, rate, attributes_csv):
+def _outlier_summary(frame, scores, rate, attributes_parquet):
     """Flags, precision and recall per scope (combined and each model-variant) and outlier kind."""
     import pandas as pd
 
-    from descluster import ingest, outliers
+    import pyarrow.parquet as pq
+
+    from descluster import outliers
 
     truth = None
-    if attributes_csv:
-        attributes = ingest.read_paths_table(attributes_csv, source_label="attributes")
-        if "outlier" in attributes.columns:
-            kinds = frame[["paths"]].merge(attributes[["paths", "outlier"]], on="paths", how="left")
-            truth = kinds["outlier"].fillna("").str.strip().str.lower()
+    if attributes_parquet and "outlier" in pq.read_schema(attributes_parquet).names:
+        kinds = pd.read_parquet(attributes_parquet, columns=["outlier"])["outlier"]
+        truth = kinds.str.strip().str.lower()
     scopes = {"combined": frame["flag"].to_numpy()}
     scopes.update({name.removeprefix("score_"): outliers.flag_top(frame[name].to_numpy(), rate)
                    for name in scores})
@@ -546,13 +672,15 @@ def compare_clusterings(assignment_parquets, out_tsv, out_plot):
 # --- static HTML browser ------------------------------------------------------------
 
 def build_site(models, clusterings, digests, figures, outlier_files, optional_tables,
-               out_index, out_pages, out_outliers):
-    """Write the offline HTML browser.
+               ground_truth, propagated, images_root, seed, out_index, out_pages, out_outliers,
+               out_files):
+    """Write the offline HTML browser (see :mod:`descluster.site`).
 
     Parameters
     ----------
     clusterings : list of dict
-        name (``model/pca/kK``), cards (TSV), sheets (folder), template (YAML path).
+        name (``model/pca/kK``), cards (TSV), sheets (folder), template (YAML path),
+        assignments (Parquet).
     digests : dict of str -> path
         Model -> ``results/summary/models/{model}.tsv``.
     figures : dict
@@ -560,9 +688,18 @@ def build_site(models, clusterings, digests, figures, outlier_files, optional_ta
     outlier_files : dict
         ``summary`` (TSV), ``scores`` (Parquet), ``sheet`` (JPEG).
     optional_tables : dict of str -> path or None
-        ``ranking``, ``validation``, ``labels`` TSVs when they exist.
+        ``ranking``, ``validation``, ``labels``, ``suggested``, ``effort``
+        (labelling_effort.tsv), ``accuracy`` (label_accuracy.tsv) TSVs when they exist.
+    ground_truth, propagated : path or None
+        ``attributes.parquet`` and ``labels.parquet``: the cards show their breakdowns.
+    images_root : path or None
+        The cards' thumbnails are read from here; the pages link the originals.
+    seed : int
+        draw_cards' seed: the cards show the members of its contact sheets.
     out_pages : list of path
         One page per clustering, aligned with ``clusterings``.
+    out_files : path
+        Folder of the pages' scripts, styles, data scripts and thumbnails.
     """
     from pathlib import Path
 
@@ -574,15 +711,24 @@ def build_site(models, clusterings, digests, figures, outlier_files, optional_ta
     tables = {"models": {m: pd.read_csv(digests[m], sep="\t") for m in models}}
     tables.update({name: pd.read_csv(path, sep="\t")
                    for name, path in optional_tables.items() if path})
-    names = [c["name"] for c in clusterings]
-    write_text_atomic(out_index, site.index_page(models, names, tables, figures, page_dir))
-    for clustering, out_page in zip(clusterings, out_pages):
-        cards = pd.read_csv(clustering["cards"], sep="\t")
-        write_text_atomic(out_page, site.clustering_page(
-            clustering["name"], cards, clustering["sheets"], clustering["template"], page_dir))
     scores = pd.read_parquet(outlier_files["scores"])
-    top = scores.sort_values("combined_score", ascending=False, kind="stable").head(50)
-    write_text_atomic(out_outliers, site.outliers_page(
-        pd.read_csv(outlier_files["summary"], sep="\t"), top.drop(columns=["flag"]),
-        outlier_files["sheet"], page_dir))
+    truth = pd.read_parquet(ground_truth) if ground_truth else None
+    labels = pd.read_parquet(propagated) if propagated else None
+    overview = []
+    with atomic_directory(out_files) as staging:
+        report = site.Report(page_dir, Path(out_files), staging, images_root)
+        site.copy_assets(staging / "assets")
+        (staging / "thumbs").mkdir()
+        for clustering, out_page in zip(clusterings, out_pages):
+            assignments = pd.read_parquet(clustering["assignments"])
+            paths = assignments["paths"].to_numpy()
+            overview.append(site.write_clustering(
+                report, {**clustering, "page": out_page},
+                pd.read_csv(clustering["cards"], sep="\t"), assignments, scores,
+                None if truth is None else site.aligned(truth, paths, ground_truth),
+                None if labels is None else site.aligned(labels, paths, propagated), seed))
+        site.write_outliers(report, scores, truth, pd.read_csv(outlier_files["summary"], sep="\t"),
+                            outlier_files["sheet"], out_outliers)
+    write_text_atomic(out_index, site.index_page(models, pd.DataFrame(overview), tables, figures,
+                                                 page_dir))
     log.info("site: %d clustering pages in %s", len(out_pages), page_dir)

@@ -1,5 +1,6 @@
 # Helpers shared by all rule files (validated config, model, variant and k lists, targets, resources).
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -12,17 +13,25 @@ from descluster.config import (
 )
 from descluster.demo import MODEL_DIMS as DEMO_MODEL_DIMS
 from descluster.errors import InputError
-from descluster.ingest import read_paths_table
 from descluster.labels import parse_clustering_id
+from descluster.yamlfile import load_yaml
 
 DEMO_DIR = "results/demo"
 DEMO_PATHS_CSV = f"{DEMO_DIR}/images_paths.csv"
 ENV = "../../envs/descluster.yaml"
-CONFIG_SOURCE = str(workflow.configfiles[-1]) if workflow.configfiles else "config"
+# the config files of this run: those given with --configfile, else the demo's (see Snakefile)
+CONFIG_FILES = [os.path.relpath(p) for p in workflow.overwrite_configfiles] or ["config/config.yaml"]
+CONFIG_SOURCE = CONFIG_FILES[-1]
+# columns ingest_paths adds to the paths table; a paths file must not have them
+RESERVED_PATH_COLUMNS = ("row", "path_original")
 
 
 def _validated_config():
     try:
+        for path in CONFIG_FILES:
+            # Snakemake has read them already; read again strictly for what YAML lets
+            # pass silently: duplicate keys, anchors and aliases, bytes that are not UTF-8
+            load_yaml(path)
         validate_config(
             config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml", CONFIG_SOURCE
         )
@@ -38,24 +47,59 @@ def _made_by_demo(path):
     return str(path).startswith(f"{DEMO_DIR}/")
 
 
+def _runs_demo():
+    return config["images"]["paths"] == DEMO_PATHS_CSV
+
+
 def _check_input_files():
-    """Input files named in the config exist (or are made by the demo rule)."""
+    """Input files named in the config exist, or are made by the demo rule in a demo run."""
     named = [(f"descriptors.{m}", p) for m, p in config["descriptors"].items()]
-    named += [("images.paths", config["images"]["paths"]), ("attributes", config["attributes"])]
+    named += [("images.paths", config["images"]["paths"])]
+    named += [(f"attributes[{i}]", p) for i, p in enumerate(config["attributes"])]
     named += [(f"labels[{i}].file", entry["file"]) for i, entry in enumerate(config["labels"])]
+    made = set(demo_files())
     for key, path in named:
-        if path and not _made_by_demo(path) and not Path(path).is_file():
+        if _made_by_demo(path):
+            if not _runs_demo() or path not in made:
+                raise InputError(
+                    f"key '{key}': {path} is under {DEMO_DIR}/, which only the demo run makes "
+                    f"(images.paths: {DEMO_PATHS_CSV}); point it at your own file"
+                )
+        elif not Path(path).is_file():
             raise InputError(f"key '{key}': file {path} not found")
     root = config["images"]["root"]
     if root and not _made_by_demo(f"{root}/") and not Path(root).is_dir():
         raise InputError(f"key 'images.root': folder {root} not found")
+    paths_csv = config["images"]["paths"]
+    if Path(paths_csv).is_file():
+        with open(paths_csv, encoding="utf-8", errors="replace") as handle:
+            header = [c.strip().strip('"') for c in handle.readline().split(",")]
+        clash = [c for c in header if c in RESERVED_PATH_COLUMNS]
+        if clash:
+            raise InputError(
+                f"key 'images.paths': {paths_csv} has a column {clash[0]!r}, a name the "
+                f"workflow gives a column it adds ({', '.join(RESERVED_PATH_COLUMNS)}); rename it"
+            )
+
+
+def demo_files():
+    """Files the make_demo rule writes (its outputs, and the thumbnails folder)."""
+    return [
+        *(f"{DEMO_DIR}/descriptors/{model}.pickle" for model in DEMO_MODEL_DIMS),
+        DEMO_PATHS_CSV,
+        f"{DEMO_DIR}/vehicle_info.txt",
+        f"{DEMO_DIR}/attributes.csv",
+    ]
 
 
 def _n_images():
-    """Rows of images.paths: from the file when it exists, else the demo size it will get."""
+    """Rows of images.paths, counted cheaply (every SLURM job parses this file again; the
+    file is checked in full by ingest_paths), or the demo size it will get."""
     paths_csv = config["images"]["paths"]
     if Path(paths_csv).is_file():
-        return len(read_paths_table(paths_csv))
+        with open(paths_csv, "rb") as handle:
+            data = handle.read()
+        return max(0, data.count(b"\n") + (0 if data.endswith(b"\n") else 1) - 1)
     return config["demo"]["n_images"]  # made by the demo rule (checked above)
 
 
@@ -69,6 +113,14 @@ wildcard_constraints:
     model="|".join(re.escape(m) for m in MODELS),
     pca=VARIANT_PATTERN,
     k=r"[1-9][0-9]*",
+
+
+ATTRIBUTES_PARQUET = "results/ingest/attributes.parquet"
+
+
+def ground_truth():
+    """The aligned ground truth as an input list: [attributes.parquet] or [] without it."""
+    return [ATTRIBUTES_PARQUET] if config["attributes"] else []
 
 
 def variants(model):
@@ -94,6 +146,13 @@ def clustering_files(pattern, models=MODELS):
     ]
 
 
+def scan_centroids(wildcards):
+    """The k-scan's centroids at a final clustering's k, when the scan covers that k."""
+    if int(wildcards.k) not in K_SCAN:
+        return []
+    return [f"results/kscan/{wildcards.model}/{wildcards.pca}/k{wildcards.k}_centroids.npy"]
+
+
 def kscan_rows(wildcards):
     return [
         f"results/kscan/{wildcards.model}/{pca}/k{k}.tsv"
@@ -102,40 +161,44 @@ def kscan_rows(wildcards):
     ]
 
 
-def label_entries():
-    """Configured label files with what propagation needs, in config order."""
-    entries = []
+def label_settings():
+    """Per configured label file, in config order: clustering, k, attributes (or None)."""
+    return [
+        {"clustering": entry["clustering"], "k": parse_clustering_id(entry["clustering"])[2],
+         "attributes": entry.get("attributes")}
+        for entry in config["labels"]
+    ]
+
+
+def label_inputs(wildcards):
+    """Files propagation reads, per label file in config order: the file and its clustering's
+    assignments, centroids and reduced matrix (the space the confidence is measured in)."""
+    inputs = {"files": [], "assignments": [], "centroids": [], "reduced": []}
     for entry in config["labels"]:
         model, pca, k = parse_clustering_id(entry["clustering"])
         folder = CLUSTERS.format(model=model, pca=pca, k=k)
-        entries.append({**entry, "attributes": entry.get("attributes"), "k": k,
-                        "assignments": f"{folder}/assignments.parquet",
-                        "sizes": f"{folder}/sizes.tsv"})
-    return entries
+        inputs["files"].append(entry["file"])
+        inputs["assignments"].append(f"{folder}/assignments.parquet")
+        inputs["centroids"].append(f"{folder}/centroids.npy")
+        inputs["reduced"].append(f"results/pca/{model}/{pca}/reduced.npy")
+    return inputs
 
 
-def label_input_files():
-    return [f for e in label_entries() for f in (e["file"], e["assignments"], e["sizes"])]
-
-
-def outlier_inputs():
+def outlier_clusterings():
     """Per (model, variant) with final clusterings, the clustering outliers are scored on:
     the first labelled one, else the one with the largest k."""
     labelled = [e["clustering"] for e in config["labels"]]
-    inputs = []
+    chosen = []
     for model in MODELS:
+        ks = sorted(config["kmeans"][model])
         for pca in variants(model):
-            ks = sorted(config["kmeans"][model])
             if not ks:
                 continue
             mine = [c for c in labelled if c.startswith(f"{model}/{pca}/")]
             k = parse_clustering_id(mine[0])[2] if mine else ks[-1]
-            folder = CLUSTERS.format(model=model, pca=pca, k=k)
-            inputs.append({"model": model, "pca": pca, "clustering": f"{model}/{pca}/k{k}",
-                           "reduced": f"results/pca/{model}/{pca}/reduced.npy",
-                           "assignments": f"{folder}/assignments.parquet",
-                           "sizes": f"{folder}/sizes.tsv"})
-    return inputs
+            chosen.append({"model": model, "pca": pca, "clustering": f"{model}/{pca}/k{k}",
+                           "scores": f"results/outliers/{model}/{pca}/k{k}/scores.parquet"})
+    return chosen
 
 
 def optional_site_tables():
@@ -143,6 +206,7 @@ def optional_site_tables():
     return {
         "ranking": "results/summary/model_ranking.tsv" if config["attributes"] else None,
         "validation": "results/summary/validation.tsv" if config["attributes"] else None,
+        "effort": "results/summary/labelling_effort.tsv" if config["attributes"] else None,
         "labels": "results/summary/labels.tsv" if config["labels"] else None,
     }
 
@@ -183,6 +247,9 @@ def all_targets():
         targets += clustering_files("results/labels/templates/{model}_{pca}_k{k}.yaml")
         if config["attributes"]:
             targets += ["results/summary/validation.tsv", "results/summary/model_ranking.tsv"]
+    if config["attributes"]:
+        targets += ["results/summary/labelling_effort.tsv"]
+        targets += [f"results/plots/effort_{model}.png" for model in MODELS]
         if config["labels"]:
             targets += ["results/labels/labels.parquet"]
     return targets

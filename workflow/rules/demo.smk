@@ -5,6 +5,7 @@ rule make_demo:
     output:
         descriptors=expand(f"{DEMO_DIR}/descriptors/{{model}}.pickle", model=DEMO_MODEL_DIMS),
         paths=DEMO_PATHS_CSV,
+        vehicle_info=f"{DEMO_DIR}/vehicle_info.txt",
         attributes=f"{DEMO_DIR}/attributes.csv",
         images=directory(f"{DEMO_DIR}/images"),
     params:

@@ -39,3 +39,31 @@ rule ingest_descriptors:
         ENV
     script:
         "../../scripts/ingest_descriptors.py"
+
+
+rule ingest_attributes:
+    input:
+        files=config["attributes"],
+        images="results/ingest/images.parquet",
+    output:
+        attributes=ATTRIBUTES_PARQUET,
+        matches=report(
+            "results/ingest/attributes_match.tsv",
+            caption="../report/attributes_match.rst",
+            category="Validation",
+        ),
+    params:
+        format=config["attributes_format"],
+        veriwild_columns=config["veriwild_columns"],
+    log:
+        "results/logs/ingest_attributes.log",
+    benchmark:
+        "results/benchmarks/ingest_attributes.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(600, 12),
+        runtime=runtime_min(3, 10),
+    conda:
+        ENV
+    script:
+        "../../scripts/ingest_attributes.py"

@@ -5,6 +5,8 @@ rule cluster_kmeans:
     input:
         reduced="results/pca/{model}/{pca}/reduced.npy",
         images="results/ingest/images.parquet",
+        # one run starts from the k-scan's best centroids: never worse than the scan
+        scan_centroids=scan_centroids,
     output:
         assignments="results/clusters/{model}/{pca}/k{k}/assignments.parquet",
         centroids="results/clusters/{model}/{pca}/k{k}/centroids.npy",
@@ -15,6 +17,7 @@ rule cluster_kmeans:
             subcategory="{model}",
             labels={"variant": "{pca}", "k": "{k}"},
         ),
+        fit="results/clusters/{model}/{pca}/k{k}/fit.tsv",
     params:
         seed=config["seed"],
         n_init=config["clustering"]["n_init"],

@@ -4,8 +4,11 @@
 rule scan_k:
     input:
         reduced="results/pca/{model}/{pca}/reduced.npy",
+        # purity per attribute: the labelling effort, computed where every row is assigned
+        attributes=ground_truth(),
     output:
         row="results/kscan/{model}/{pca}/k{k}.tsv",
+        centroids="results/kscan/{model}/{pca}/k{k}_centroids.npy",
     params:
         seed=config["seed"],
         n_init=config["clustering"]["kscan_n_init"],
@@ -34,6 +37,7 @@ rule summarize_kscan:
     output:
         scan="results/kscan/{model}/kscan.tsv",
         suggested="results/kscan/{model}/suggested_k.tsv",
+        effort="results/kscan/{model}/labelling_effort.tsv",
     log:
         "results/logs/summarize_kscan/{model}.log",
     benchmark:
@@ -105,6 +109,8 @@ rule plot_kscan:
             category="k-scan",
             subcategory="{model}",
         ),
+    params:
+        final_ks=lambda wildcards: config["kmeans"][wildcards.model],
     log:
         "results/logs/plot_kscan/{model}.log",
     benchmark:
@@ -117,3 +123,52 @@ rule plot_kscan:
         ENV
     script:
         "../../scripts/plot_kscan.py"
+
+
+rule collect_labelling_effort:
+    input:
+        tables=expand("results/kscan/{model}/labelling_effort.tsv", model=MODELS),
+    output:
+        table=report(
+            "results/summary/labelling_effort.tsv",
+            caption="../report/labelling_effort.rst",
+            category="Validation",
+        ),
+    log:
+        "results/logs/collect_labelling_effort.log",
+    benchmark:
+        "results/benchmarks/collect_labelling_effort.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        ENV
+    script:
+        "../../scripts/collect_tables.py"
+
+
+rule plot_labelling_effort:
+    input:
+        effort="results/kscan/{model}/labelling_effort.tsv",
+    output:
+        plot=report(
+            "results/plots/effort_{model}.png",
+            caption="../report/labelling_effort_plot.rst",
+            category="Validation",
+            subcategory="{model}",
+        ),
+    params:
+        final_ks=lambda wildcards: config["kmeans"][wildcards.model],
+    log:
+        "results/logs/plot_labelling_effort/{model}.log",
+    benchmark:
+        "results/benchmarks/plot_labelling_effort/{model}.tsv"
+    threads: 1
+    resources:
+        mem_mb=800,
+        runtime=5,
+    conda:
+        ENV
+    script:
+        "../../scripts/plot_labelling_effort.py"

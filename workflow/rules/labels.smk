@@ -30,8 +30,12 @@ rule draw_cards:
 rule make_label_template:
     input:
         sizes=f"{CLUSTERS}/sizes.tsv",
+        # with ground truth, the template's fields are its attributes
+        attributes=ground_truth(),
     output:
         template="results/labels/templates/{model}_{pca}_k{k}.yaml",
+    params:
+        label_attributes=config["label_attributes"],
     log:
         "results/logs/make_label_template/{model}_{pca}_k{k}.log",
     benchmark:
@@ -48,8 +52,10 @@ rule make_label_template:
 
 rule propagate_labels:
     input:
-        label_input_files(),
+        unpack(label_inputs),
         images="results/ingest/images.parquet",
+        outliers="results/outliers/outliers.parquet",
+        attributes=ground_truth(),
     output:
         labels="results/labels/labels.parquet",
         summary=report(
@@ -57,8 +63,14 @@ rule propagate_labels:
             caption="../report/labels.rst",
             category="Labels",
         ),
+        accuracy=report(
+            "results/summary/label_accuracy.tsv",
+            caption="../report/label_accuracy.rst",
+            category="Labels",
+        ),
     params:
-        entries=label_entries(),
+        entries=label_settings(),
+        allowed=config["label_values"],
     log:
         "results/logs/propagate_labels.log",
     benchmark:

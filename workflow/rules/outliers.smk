@@ -1,12 +1,37 @@
-# Outliers: a score per image and model-variant, combined across models, flagged at a rate.
+# Outliers: label-independent scores per clustering (the expensive part), then their
+# combination with the clusters labelled outlier, across models (cheap: a label edit reruns it).
 
 
 rule score_outliers:
     input:
-        [f for item in outlier_inputs() for f in (item["reduced"], item["assignments"], item["sizes"])],
-        label_input_files(),
+        reduced="results/pca/{model}/{pca}/reduced.npy",
+        assignments=f"{CLUSTERS}/assignments.parquet",
+        sizes=f"{CLUSTERS}/sizes.tsv",
+    output:
+        scores="results/outliers/{model}/{pca}/k{k}/scores.parquet",
+    params:
+        settings=config["outliers"],
+        seed=config["seed"],
+    log:
+        "results/logs/score_outliers/{model}/{pca}/k{k}.log",
+    benchmark:
+        "results/benchmarks/score_outliers/{model}/{pca}/k{k}.tsv"
+    threads: config["threads"]
+    resources:
+        mem_mb=mem_mb(800, 3),
+        runtime=runtime_min(5, 30),
+    conda:
+        ENV
+    script:
+        "../../scripts/score_outliers.py"
+
+
+rule combine_outliers:
+    input:
+        scores=[item["scores"] for item in outlier_clusterings()],
+        label_files=[entry["file"] for entry in config["labels"]],
         images="results/ingest/images.parquet",
-        attributes=config["attributes"] or [],
+        attributes=ground_truth(),
         thumbnails=images_root_input(),
     output:
         scores="results/outliers/outliers.parquet",
@@ -21,20 +46,21 @@ rule score_outliers:
             category="Outliers",
         ),
     params:
-        inputs=outlier_inputs(),
-        label_entries=label_entries(),
+        clusterings=[{"model": i["model"], "pca": i["pca"], "clustering": i["clustering"]}
+                     for i in outlier_clusterings()],
+        label_settings=label_settings(),
         root=images_root,
-        settings=config["outliers"],
+        rate=config["outliers"]["rate"],
         seed=config["seed"],
     log:
-        "results/logs/score_outliers.log",
+        "results/logs/combine_outliers.log",
     benchmark:
-        "results/benchmarks/score_outliers.tsv"
-    threads: config["threads"]
+        "results/benchmarks/combine_outliers.tsv"
+    threads: 1
     resources:
-        mem_mb=mem_mb(1000, 3),
-        runtime=runtime_min(10, 30),
+        mem_mb=mem_mb(800, 2),
+        runtime=runtime_min(5, 10),
     conda:
         ENV
     script:
-        "../../scripts/score_outliers.py"
+        "../../scripts/combine_outliers.py"

@@ -4,7 +4,7 @@
 rule validate_clusterings:
     input:
         assignments=clustering_files(f"{CLUSTERS}/assignments.parquet"),
-        attributes=config["attributes"] or [],
+        attributes=ATTRIBUTES_PARQUET,
     output:
         validation=report(
             "results/summary/validation.tsv",

@@ -1,0 +1,16 @@
+"""Rule ingest_attributes: the ground-truth files aligned with the images."""
+from descluster import steps
+from descluster.step import run_step
+
+
+def main(smk):
+    steps.ingest_attributes(
+        files=[(path, smk.params.format) for path in smk.input.files],
+        images_parquet=smk.input.images,
+        veriwild_columns=smk.params.veriwild_columns,
+        out_parquet=smk.output.attributes,
+        out_matches=smk.output.matches,
+    )
+
+
+run_step(snakemake, main)  # noqa: F821 - injected by Snakemake

@@ -1,0 +1,203 @@
+"""Ground truth: attribute files (CSV, or VeRi-Wild's vehicle_info.txt) aligned to the images."""
+
+import logging
+
+import numpy as np
+
+from descluster.errors import InputError
+from descluster.yamlfile import shorten
+
+log = logging.getLogger(__name__)
+
+# VeRi-Wild's vehicle_info.txt: 'id/image;Camera ID;Time;Model;Type;Color', keys 00001/000001
+VERIWILD_HEADER = ("id/image", "Camera ID", "Time", "Model", "Type", "Color")
+VERIWILD_COLUMNS = {"camera": "Camera ID", "time": "Time", "model": "Model", "type": "Type",
+                    "colour": "Color"}
+# Columns of the aligned table that are not attributes: 'outlier' marks bad images (it
+# measures the outlier scores) and is never ranked or offered as a label field.
+NOT_ATTRIBUTES = ("paths", "outlier")
+MAX_UNMATCHED_SHARE = 0.5
+MATCH_COLUMNS = ["file", "format", "rows", "rows_matched", "rows_unmatched",
+                 "images_without_row", "example_unmatched_row"]
+
+
+def detect_format(path):
+    """'veriwild' when the first line is VeRi-Wild's header, else 'csv'."""
+    with open(path, "rb") as handle:
+        first = handle.readline(4096).decode("utf-8", errors="replace").lstrip("\ufeff")
+    return "veriwild" if first.startswith(VERIWILD_HEADER[0] + ";") else "csv"
+
+
+def image_keys(paths):
+    """VeRi-Wild keys of image paths: the last two parts without extension.
+
+    Parameters
+    ----------
+    paths : pandas Series of str
+        Normalised paths (``veriwild/1/00001/000001.jpg``).
+
+    Returns
+    -------
+    pandas Series of str
+        ``00001/000001``; a path of one part gives its stem.
+    """
+    stems = paths.str.replace(r"\.[^./]*$", "", regex=True)
+    return stems.str.extract(r"([^/]*/[^/]*|[^/]*)$", expand=False)
+
+
+def read_veriwild(path, columns):
+    """Read a VeRi-Wild ``vehicle_info.txt``.
+
+    Parameters
+    ----------
+    path : str or Path
+    columns : list of str
+        Attributes to keep, names from :data:`VERIWILD_COLUMNS` (``type``, ``colour``...).
+
+    Returns
+    -------
+    DataFrame
+        ``key`` (``00001/000001``) and the chosen columns as stripped strings.
+    """
+    import pandas as pd
+
+    try:
+        with open(path, encoding="utf-8", errors="strict", newline="") as handle:
+            lines = handle.read().lstrip("\ufeff").splitlines()
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+    header = tuple(field.strip() for field in lines[0].split(";")) if lines else ()
+    if header != VERIWILD_HEADER:
+        raise InputError(f"{path}: header {shorten(';'.join(header))}; expected "
+                         f"{';'.join(VERIWILD_HEADER)!r}")
+    rows = [line.split(";") for line in lines[1:] if line.strip()]
+    numbers = [n for n, line in enumerate(lines[1:], start=2) if line.strip()]
+    bad = next((i for i, fields in enumerate(rows) if len(fields) != len(VERIWILD_HEADER)), None)
+    if bad is not None:
+        raise InputError(f"{path}, line {numbers[bad]}: expected {len(VERIWILD_HEADER)} fields "
+                         f"separated by ';', found {len(rows[bad])}")
+    frame = pd.DataFrame(rows, columns=list(VERIWILD_HEADER), dtype=object)
+    keys = frame["id/image"].str.strip()
+    duplicated = np.flatnonzero(keys.duplicated(keep=False).to_numpy())
+    if duplicated.size:
+        raise InputError(f"{path}, lines {numbers[duplicated[0]]} and {numbers[duplicated[1]]}: "
+                         f"key {shorten(keys.iloc[duplicated[0]])} is listed twice")
+    result = pd.DataFrame({"key": keys})
+    for name in columns:
+        result[name] = frame[VERIWILD_COLUMNS[name]].str.strip()
+    return result
+
+
+def align_attributes(image_paths, files, veriwild_columns):
+    """Ground truth of every image, from one or more attribute files.
+
+    Parameters
+    ----------
+    image_paths : pandas Series of str, length n
+        Normalised image paths in row order.
+    files : list of (path, format)
+        format ``csv`` (``paths`` + one column per attribute), ``veriwild`` or ``auto``
+        (:func:`detect_format`).
+    veriwild_columns : list of str
+        Columns taken from VeRi-Wild files.
+
+    Returns
+    -------
+    aligned : DataFrame of n rows
+        ``paths`` then every file's columns, strings, '' where unknown or unmatched.
+    matches : DataFrame
+        Per file (:data:`MATCH_COLUMNS`): rows, matched rows, unmatched rows, images
+        without a row and an example of an unmatched row.
+
+    Raises
+    ------
+    InputError
+        A file matches fewer than half of the images, or two files share a column.
+    """
+    import pandas as pd
+
+    from descluster import ingest
+
+    aligned = pd.DataFrame({"paths": image_paths.to_numpy()})
+    keys = None
+    matches = []
+    owner = {}
+    for path, fmt in files:
+        fmt = detect_format(path) if fmt == "auto" else fmt
+        if fmt == "veriwild":
+            table = read_veriwild(path, veriwild_columns)
+            if keys is None:
+                keys = image_keys(aligned["paths"])
+            on, mine = "key", pd.DataFrame({"key": keys})
+        else:
+            table = ingest.read_paths_table(path, source_label="attributes")
+            table = table.drop(columns=["path_original"])
+            on, mine = "paths", aligned[["paths"]]
+        columns = [c for c in table.columns if c != on]
+        for column in columns:
+            if column in owner:
+                raise InputError(f"{path}: column {column!r} is also in {owner[column]}; "
+                                 "every attribute must come from one file")
+            owner[column] = path
+        row_of_image = mine.merge(table[[on]].assign(_row=np.arange(len(table))), on=on,
+                                  how="left")["_row"].to_numpy()
+        found = ~np.isnan(row_of_image)
+        matched_rows = np.zeros(len(table), dtype=bool)
+        matched_rows[row_of_image[found].astype(np.int64)] = True
+        unmatched = np.flatnonzero(~matched_rows)
+        example = str(table[on].iloc[unmatched[0]]) if unmatched.size else ""
+        matches.append({"file": str(path), "format": fmt, "rows": len(table),
+                        "rows_matched": int(matched_rows.sum()), "rows_unmatched": int(unmatched.size),
+                        "images_without_row": int((~found).sum()),
+                        "example_unmatched_row": example})
+        log.info("attributes: %s (%s): %d rows, %d match an image, %d images have no row", path,
+                 fmt, len(table), matched_rows.sum(), (~found).sum())
+        if (~found).sum() > MAX_UNMATCHED_SHARE * len(aligned):
+            image = int(np.flatnonzero(~found)[0])
+            key = mine[on].iloc[image]
+            raise InputError(
+                f"{path}: {(~found).sum()} of {len(aligned)} images match no row (e.g. image "
+                f"{shorten(aligned['paths'].iloc[image])}, looked up as {on} {shorten(key)}"
+                + (f"; the file's row {shorten(example)} matches no image" if example else "")
+                + "); is it the ground truth of these images?")
+        rows = row_of_image[found].astype(np.int64)
+        for column in columns:
+            values = np.full(len(aligned), "", dtype=object)
+            values[found] = table[column].to_numpy(dtype=object)[rows]
+            aligned[column] = values
+    return aligned, pd.DataFrame(matches, columns=MATCH_COLUMNS)
+
+
+def read_attribute_codes(parquet_path):
+    """Integer codes of every attribute of an aligned attributes table.
+
+    Parameters
+    ----------
+    parquet_path : str or Path
+        ``results/ingest/attributes.parquet`` (row order of the images).
+
+    Returns
+    -------
+    codes : dict of str -> ndarray of shape (n,), int64
+        Per attribute with at least two known values: the code of each row's value,
+        -1 where unknown. :data:`NOT_ATTRIBUTES` columns are left out.
+    vocabularies : dict of str -> list of str
+        The value of each code.
+    """
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(parquet_path)
+    codes, vocabularies = {}, {}
+    for name in table.column_names:
+        if name in NOT_ATTRIBUTES:
+            continue
+        encoded = pc.dictionary_encode(table.column(name)).combine_chunks()
+        values = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+        known = values != ""
+        if known.sum() < 2:
+            continue
+        renumber = np.where(known, np.cumsum(known) - 1, -1)
+        codes[name] = renumber[encoded.indices.to_numpy(zero_copy_only=False)].astype(np.int64)
+        vocabularies[name] = values[known].tolist()
+    return codes, vocabularies
