@@ -7,17 +7,27 @@ def main(smk):
     models = [path.rsplit("/", 1)[1].removesuffix(".tsv") for path in smk.input.digests]
     steps.build_site(
         models=models,
-        clusterings=smk.params.clusterings,
+        clusterings=[
+            {"name": name, "cards": cards, "sheets": sheets, "assignments": assignments,
+             "template": template}
+            for name, cards, sheets, assignments, template in zip(
+                smk.params.clusterings, smk.input.cards, smk.input.sheets, smk.input.assignments,
+                smk.input.templates)],
         digests=dict(zip(models, smk.input.digests)),
         figures={"pca": dict(zip(models, smk.input.pca_plots)),
                  "kscan": dict(zip(models, smk.input.kscan_plots)),
                  "agreement": smk.input.agreement},
         outlier_files={"summary": smk.input.outlier_summary, "scores": smk.input.outliers,
                        "sheet": smk.input.outlier_sheet},
-        optional_tables=smk.params.optional,
+        optional_tables=dict(zip(smk.params.tables, smk.input.tables)),
+        ground_truth=smk.input.ground_truth[0] if smk.input.ground_truth else None,
+        propagated=smk.input.labels[0] if smk.input.labels else None,
+        images_root=smk.params.root,
+        seed=smk.params.seed,
         out_index=smk.output.index,
         out_pages=smk.output.pages,
         out_outliers=smk.output.outliers,
+        out_files=smk.output.files,
     )
 
 

@@ -2,6 +2,7 @@
 
 import base64
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -75,6 +76,44 @@ def test_bad_config_value_against_the_data(tmp_path):
     assert ("descluster: error in fit_pca: config key 'pca.a': PCA variant(s) [20] ask for more "
             "components than the data has (50 rows x 8 columns allow at most 8)") in result.stderr
     assert not (tmp_path / "results" / "pca" / "a" / "pca.npz").exists()
+
+
+BASE_CONFIG = ("descriptors: {a: a.npy, b: b.npy}\nimages: {paths: paths.csv}\n"
+               "pca: {a: [3], b: [2]}\nk_range: [2, 4]\n")
+
+
+@pytest.mark.parametrize("text, message", [
+    # YAML that explodes or lies
+    (BASE_CONFIG + "seed: 1\nseed: 2\n", r"config.yaml, line 6: key 'seed' appears twice \(first on line 5\)"),
+    (BASE_CONFIG + "kmeans: {a: &k [3], b: *k}\n", r"config.yaml, line 5: anchors and aliases"),
+    # values that pass a lenient schema and fail later
+    (BASE_CONFIG.replace("a: [3]", "a: [4.0]"), r"key 'pca.a\[0\]': 4.0 is not valid; expected an integer"),
+    (BASE_CONFIG + "kmeans: {a: [3.0]}\n", r"key 'kmeans.a\[0\]': 3.0 is not of type 'integer'"),
+    (BASE_CONFIG.replace("[2, 4]", "[2, 4.0]"), r"key 'k_range\[1\]': 4.0 is not of type 'integer'"),
+    (BASE_CONFIG + "outliers: {neighbours: 50}\n",
+     r"key 'outliers.neighbours': 50 must be below the number of reference images \(50"),
+    (BASE_CONFIG.replace("b: b.npy}", "b: results/demo/descriptors/osnet.pickle}"),
+     r"key 'descriptors.b': results/demo/descriptors/osnet.pickle is under results/demo/"),
+])
+def test_config_mistakes_stop_before_any_job_with_one_line(tmp_path, text, message):
+    small_dataset(tmp_path)
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    result = run_snakemake(tmp_path, "-n", "--configfile", "config.yaml", check=False)
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("descluster: config error: ") and len(last) < 400, last
+    assert re.search(message, last), last
+
+
+def test_a_paths_file_with_a_column_the_workflow_adds_is_a_config_error(tmp_path):
+    small_dataset(tmp_path)
+    (tmp_path / "paths.csv").write_text("paths,row\n" + "".join(f"i{i}.jpg,{i}\n" for i in range(50)))
+    result = run_snakemake(tmp_path, "-n", "--configfile", "config.yaml", check=False)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1].endswith(
+        "paths.csv has a column 'row', a name the workflow gives a column it adds "
+        "(row, path_original); rename it")
 
 
 def test_missing_images_root_is_a_config_error(tmp_path):

@@ -1,12 +1,17 @@
 """The offline HTML browser, checked in a real headless Chromium."""
 
+import json
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
+
+from descluster import site
 
 pytestmark = pytest.mark.usefixtures("snakemake_available")
 
@@ -41,14 +46,46 @@ def test_every_page_and_link_exists(demo_run):
             assert (report / link).exists(), f"{page.name} links to missing {link}"
 
 
+def read_data(path):
+    """The last JSON argument of a data script ``DC.page({...});``, ``DC.chunk(name, {...});``."""
+    text = path.read_text(encoding="utf-8")
+    return json.loads("[" + text[text.index("(") + 1:text.rindex(")")] + "]")[-1]
+
+
 def test_cards_show_every_cluster(demo_run):
     workdir, _, _ = demo_run
-    page = (workdir / "results" / "report" / "osnet_pca12_k6.html").read_text()
-    cards = pd.read_csv(workdir / "results" / "cards" / "osnet" / "pca12" / "k6" / "cards.tsv", sep="\t")
+    report = workdir / "results" / "report"
+    page = (report / "osnet_pca12_k6.html").read_text()
+    cards = pd.read_csv(workdir / "results" / "cards" / "osnet" / "pca12" / "k6" / "cards.tsv",
+                        sep="\t")
     assert len(cards) == 6 and (cards["placeholders"] == 0).all()
-    for cluster in range(6):
-        assert f'id="cluster-{cluster}"' in page
-        assert f"sheets/cluster{cluster:03d}.jpg" in page
+    assert 'src="files/data/osnet_pca12_k6.js"' in page
+    data = read_data(report / "files" / "data" / "osnet_pca12_k6.js")
+    assert data["clustering"] == "osnet/pca12/k6" and data["file"] == "osnet_pca12_k6.yaml"
+    assert data["template"] == (workdir / "results" / "labels" / "templates"
+                                / "osnet_pca12_k6.yaml").read_text(encoding="utf-8")
+    assert [c["id"] for c in data["clusters"]] == list(range(6))
+    for cluster in data["clusters"]:
+        assert f'href="#cluster-{cluster["id"]}"' in page  # the table of clusters
+        assert cluster["sheet"].endswith(f"sheets/cluster{cluster['id']:03d}.jpg")
+        assert (report / cluster["sheet"]).is_file()
+        shown = [tile[0] for row in cluster["shown"].values() for tile in row]
+        assert len(shown) == 30
+        for path in shown:  # every shown member has a thumbnail (the demo has pictures)
+            assert (report / data["thumbs"] / data["thumbOf"][path]).is_file()
+        assert {"n", "top"} <= set(next(iter(cluster["truth"].values())))
+
+
+def test_gallery_chunks_hold_every_member_nearest_first(demo_run):
+    workdir, _, _ = demo_run
+    folder = workdir / "results" / "report" / "files" / "data" / "osnet_pca12_k6"
+    members = pd.read_parquet(workdir / "results" / "clusters" / "osnet" / "pca12" / "k6"
+                              / "assignments.parquet")
+    for cluster, group in members.groupby("cluster"):
+        chunks = sorted(folder.glob(f"c{cluster}_*.js"), key=lambda p: int(p.stem.split("_")[1]))
+        paths = [p for chunk in chunks for p in read_data(chunk)["paths"]]
+        expected = group.sort_values("distance", kind="stable")["paths"].tolist()
+        assert paths == expected
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
@@ -85,3 +122,72 @@ def test_outliers_page_and_files(demo_run):
     agreement = pd.read_csv(workdir / "results" / "summary" / "agreement.tsv", sep="\t")
     assert agreement["ari"].between(-1, 1).all()
     assert Path(workdir / "results" / "plots" / "agreement.png").stat().st_size > 5000
+
+
+# --- the pieces, without a workflow run ---------------------------------------------
+
+
+def test_breakdown_counts_known_values_per_cluster():
+    clusters = np.array([0, 0, 0, 0, 1, 1])
+    values = np.array(["sedan", "sedan", "suv", "", "", ""], dtype=object)
+    result = site.breakdown(clusters, values)
+    assert result == {0: {"n": 3, "top": [["sedan", 0.6667], ["suv", 0.3333]]}}
+
+
+def test_member_chunks_split_clusters_nearest_first():
+    assignments = pd.DataFrame({"paths": list("abcde"), "cluster": [1, 0, 1, 1, 0],
+                                "distance": np.array([3, 2, 1, 2, 1], dtype=np.float32)})
+    scores = pd.DataFrame({"score": [0.5, 1.0, 2.0, 3.0, np.nan], "flag": [0, 0, 1, 0, 0]})
+    chunks = list(site.member_chunks(assignments, scores, size=2))
+    assert [(c, i, p["paths"]) for c, i, p in chunks] == [
+        (0, 0, ["e", "b"]), (1, 0, ["c", "d"]), (1, 1, ["a"])]
+    assert chunks[0][2]["score"] == [None, 1.0] and chunks[1][2]["flag"] == [1, 0]
+    assert "NaN" not in site.script_data("chunk", "x/c0_0", chunks[0][2])
+
+
+def test_tables_escape_text_and_sort_numbers_by_value():
+    frame = pd.DataFrame({"name": ["<img src=x onerror=alert(1)>"], "score": [0.123456789]})
+    markup = site.table(frame)
+    assert "<img" not in markup and "&lt;img src=x" in markup
+    assert 'class="sortable"' in markup and '<div class="scroll">' in markup
+    assert 'data-v="0.123456789"' in markup and ">0.1235<" in markup
+
+
+def test_index_without_ground_truth_shows_the_suggestion_and_the_clusterings(tmp_path):
+    clusterings = pd.DataFrame({"clustering": ["m/pca4/k3"], "model": ["m"], "pca": ["pca4"],
+                                "k": [3], "smallest_share": [0.2], "largest_share": [0.5]})
+    suggested = pd.DataFrame({"model": ["m"], "pca": ["pca4"], "suggested_k": [5],
+                              "note": ["optimum at the edge: widen k_range"]})
+    tables = {"models": {"m": pd.DataFrame({"model": ["m"]})}, "suggested": suggested}
+    figures = {"pca": {"m": tmp_path / "p.png"}, "kscan": {"m": tmp_path / "k.png"},
+               "agreement": tmp_path / "a.png"}
+    page = site.index_page(["m"], clusterings, tables, figures, tmp_path)
+    assert "Which clustering should I label?" in page and "No ground truth" in page
+    assert "optimum at the edge: widen k_range" in page
+    assert '<a href="m_pca4_k3.html">m/pca4/k3</a>' in page
+    assert "Purity is" not in page
+
+
+def test_assets_ship_with_the_package_and_name_no_url(tmp_path):
+    site.copy_assets(tmp_path)
+    for name in site.ASSETS:
+        text = (tmp_path / name).read_text(encoding="utf-8")
+        assert text and not re.search(r"https?:|//[a-z0-9-]+\.[a-z]{2,}/|@import", text), name
+        assert "innerHTML" not in text and "insertAdjacentHTML" not in text, name
+
+
+def test_thumbnails_are_written_once_per_readable_image(tmp_path):
+    root = tmp_path / "images"
+    (root / "a").mkdir(parents=True)
+    Image.new("RGB", (64, 48), (200, 0, 0)).save(root / "a" / "one.jpg")
+    folder = tmp_path / "thumbs"
+    folder.mkdir()
+    known = {}
+    first = site.write_thumbnails(["a/one.jpg", "a/missing.jpg", "a/one.jpg"], root, folder, known)
+    assert first == {"a/one.jpg": site.thumb_name("a/one.jpg")}
+    with Image.open(folder / first["a/one.jpg"]) as thumb:
+        assert thumb.size == site.THUMB
+    (folder / first["a/one.jpg"]).unlink()
+    assert site.write_thumbnails(["a/one.jpg"], root, folder, known) == first  # not read again
+    assert not any(folder.iterdir())
+    assert site.write_thumbnails(["a/one.jpg"], None, folder, {}) == {}

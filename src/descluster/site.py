@@ -1,62 +1,125 @@
-"""A static HTML browser of the results: opens from disk, no server, no external assets."""
+"""A static HTML browser of the results: opens from disk, no server, no external assets.
 
+The pages are written by Python; what a person edits (cluster names, image marks) is
+built in the browser by the package's JavaScript (``descluster/browser/``), copied
+next to the pages, from data files written here as ``<script>`` files (``file://``
+pages may load scripts, not fetch JSON).
+"""
+
+import hashlib
 import html
+import json
 import os
+import shutil
+from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
+from urllib.parse import quote
 
-_STYLE = """
-body{font-family:system-ui,sans-serif;margin:1.2em auto;max-width:1180px;color:#222;padding:0 1em}
-h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}
-table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
-td,th{border:1px solid #ddd;padding:2px 7px;text-align:right}th{background:#f3f3f3}
-td:first-child,th:first-child{text-align:left}
-img{max-width:100%;border:1px solid #ddd}.card{margin:1em 0 1.6em}
-.meta{font-size:.9em;color:#444}nav a{margin-right:1em}.warn{background:#fee;padding:.5em;display:none}
-"""
-# Marks the page when any picture fails to load, so missing files are seen, not hidden.
-_SCRIPT = """
-window.addEventListener('load', function () {
-  var broken = Array.prototype.filter.call(document.images, function (im) {
-    return !im.complete || im.naturalWidth === 0; });
-  document.body.setAttribute('data-broken-images', String(broken.length));
-  if (broken.length) {
+import numpy as np
+import pandas as pd
+
+from descluster.errors import InputError
+from descluster.files import write_text_atomic
+
+FILES = "files"  # under the report folder: assets/, data/, thumbs/
+ASSETS = ("browser.css", "common.js", "tables.js", "labelfile.js", "clustering.js",
+          "outliers.js")
+THUMB = (160, 120)
+CHUNK = 500  # members per gallery data file
+OUTLIER_THUMBS = 300  # highest-ranked flagged images that get a thumbnail
+TRUTH_TOP = 3  # values per attribute shown in a cluster's breakdown
+
+# Counts pictures and scripts that fail to load, so missing files are seen, not hidden.
+# Inline, so that it still reports when the page was moved away from its files.
+_CHECK = """
+(function () {
+  var broken = 0;
+  function show() {
+    document.body.setAttribute('data-broken-images', String(broken));
+    if (!broken) return;
     var warn = document.getElementById('broken');
-    warn.style.display = 'block';
-    warn.textContent = broken.length + ' picture(s) could not be loaded: has results/ been moved?';
-    broken.forEach(function (im) { console.error('missing picture: ' + im.src); });
+    warn.hidden = false;
+    warn.textContent = broken + ' picture(s) or file(s) could not be loaded: ' +
+      'has results/ been moved?';
   }
-});
+  document.addEventListener('error', function (event) {
+    var t = event.target;
+    if (!t || !t.tagName || t.hasAttribute('data-fallback')) return;
+    broken += 1;
+    console.error((t.tagName === 'IMG' ? 'missing picture: ' : 'missing file: ') +
+                  (t.src || t.href));
+    if (document.readyState === 'complete') show();
+  }, true);
+  window.addEventListener('load', show);
+})();
 """
 
 
-def _page(title, body):
+def _page(title, body, scripts=(), data=None):
+    """A whole page; ``scripts`` are asset names, ``data`` a data file loaded before them."""
+    assets = f"{FILES}/assets"
+    tags = [f'<script src="{assets}/{name}"></script>' for name in ("common.js", "tables.js")]
+    if data:
+        tags.append(f'<script src="{html.escape(data)}"></script>')
+    tags += [f'<script src="{assets}/{name}"></script>' for name in scripts]
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n<body>"
+            f"<meta name=\"viewport\" content=\"width=device-width\">"
+            f"<title>{html.escape(title)}</title>"
+            f"<link rel=\"stylesheet\" href=\"{assets}/browser.css\">"
+            f"<script>{_CHECK}</script></head>\n<body>"
             f"<nav><a href=\"index.html\">index</a><a href=\"outliers.html\">outliers</a></nav>"
-            f"<p id=\"broken\" class=\"warn\"></p>\n<h1>{html.escape(title)}</h1>\n{body}\n"
-            f"<script>{_SCRIPT}</script></body></html>\n")
+            f"<p id=\"broken\" class=\"warn\" hidden></p>\n<h1>{html.escape(title)}</h1>\n{body}\n"
+            + "".join(tags) + "</body></html>\n")
+
+
+def _cell(value):
+    """(text, numeric sort key or None) of one table cell."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(value), None
+    if isinstance(value, (float, np.floating)):
+        if value != value:
+            return "", None
+        return f"{value:.4g}", repr(float(value))
+    if isinstance(value, (int, np.integer)):
+        return str(value), str(value)
+    return str(value), None
 
 
 def table(frame, links=None):
-    """An HTML table of a DataFrame; ``links`` maps a column to a function value -> href."""
+    """A sortable, filterable HTML table of a DataFrame (wide tables scroll inside the page).
+
+    ``links`` maps a column to a function value -> href.
+    """
     links = links or {}
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     rows = []
     for record in frame.itertuples(index=False):
         cells = []
         for column, value in zip(frame.columns, record):
-            text = f"{value:.4g}" if isinstance(value, float) else str(value)
-            text = html.escape("" if text == "nan" else text)
+            text, key = _cell(value)
+            text = html.escape(text)
             if column in links:
                 text = f"<a href=\"{html.escape(links[column](value))}\">{text}</a>"
-            cells.append(f"<td>{text}</td>")
+            sort = f' data-v="{key}"' if key is not None else ""
+            cells.append(f"<td{sort}>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+    return (f"<div class=\"scroll\"><table class=\"sortable\"><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>")
+
+
+def _url(path, page_dir):
+    """Relative URL from the page folder to a file (each segment percent-encoded)."""
+    try:
+        relative = Path(os.path.relpath(path, page_dir)).as_posix()
+    except ValueError:  # another drive on Windows
+        return Path(path).resolve().as_uri()
+    return quote(relative)
 
 
 def _image(path, page_dir, alt):
-    src = Path(os.path.relpath(path, page_dir)).as_posix()
-    return f"<img src=\"{html.escape(src)}\" alt=\"{html.escape(alt)}\" loading=\"lazy\">"
+    return (f"<img src=\"{html.escape(_url(path, page_dir))}\" alt=\"{html.escape(alt)}\" "
+            f"loading=\"lazy\">")
 
 
 def page_name(clustering):
@@ -64,22 +127,74 @@ def page_name(clustering):
     return clustering.replace("/", "_") + ".html"
 
 
+def _clustering_name(row):
+    return f"{row.model}/{row.pca}/k{row.k}"
+
+
+# --- index ------------------------------------------------------------------------
+
+def _which_clustering(tables, clusterings):
+    """Index section: which clustering to label, per attribute (or the k-scan's suggestion)."""
+    parts = ["<h2 id=\"which\">Which clustering should I label?</h2>"]
+    link = {"clustering": page_name}
+    if "validation" in tables:
+        parts.append("<p class=\"meta\">Purity is the share of images a person gets right by "
+                     "naming each cluster after its most common value; it grows with k (more "
+                     "names to give), so compare clusterings of similar k. NMI and ARI measure "
+                     "how well the clusters match the attribute as a whole.</p>")
+        validation = tables["validation"]
+        validation = validation.assign(clustering=[_clustering_name(r) for r in
+                                                   validation.itertuples(index=False)])
+        validation = validation[validation["clustering"].isin(clusterings["clustering"])]
+        for attribute, rows in validation.groupby("attribute", sort=False):
+            rows = rows.sort_values("purity", ascending=False, kind="stable")
+            parts += [f"<h3>{html.escape(str(attribute))}</h3>",
+                      table(rows[["clustering", "k", "n_labelled", "purity", "nmi", "ari"]],
+                            link)]
+    else:
+        parts.append("<p class=\"meta\">No ground truth: the k-scan's suggestion per model and "
+                     "variant, and the configured clusterings.</p>")
+    if "suggested" in tables:
+        parts += ["<h3>The k-scan's suggestion</h3>", table(tables["suggested"])]
+    if "validation" not in tables:
+        parts += ["<h3>Configured clusterings</h3>", table(clusterings, link)]
+    if "effort" in tables:
+        parts += ["<h3>Labelling effort: purity by number of clusters</h3>",
+                  "<p class=\"meta\">Share of images right when each of the k clusters of a "
+                  "k-scan is named after its majority value.</p>"]
+        effort = tables["effort"]
+        for attribute, rows in effort.groupby("attribute", sort=False):
+            wide = rows.pivot_table(index=["model", "pca"], columns="k", values="purity",
+                                    sort=False).reset_index()
+            wide.columns = [str(c) if isinstance(c, str) else f"k={c}" for c in wide.columns]
+            parts += [f"<h4>{html.escape(str(attribute))}</h4>", table(wide)]
+    return parts
+
+
 def index_page(models, clusterings, tables, figures, page_dir):
-    """The index: per model its PCA and k-scan figures and digest; summary tables.
+    """The index: which clustering to label, per model its figures and digest, summary tables.
 
     Parameters
     ----------
     models : list of str
-    clusterings : list of str
-        Clustering names (``model/pca/kK``) with pages.
+    clusterings : DataFrame
+        One row per clustering with a page: ``clustering`` (``model/pca/kK``), ``model``,
+        ``pca``, ``k``, ``smallest_share``, ``largest_share``.
     tables : dict
         DataFrames: ``models`` (model -> digest), optional ``ranking``, ``validation``,
-        ``labels``, ``outliers``.
+        ``labels``, ``suggested``, ``accuracy`` (label_accuracy.tsv), ``effort``
+        (labelling_effort.tsv).
     figures : dict
         Paths: ``pca`` and ``kscan`` (model -> PNG), ``agreement``.
     """
-    parts = ["<p class=\"meta\">Clusterings of image descriptors. A card per cluster on each "
-             "clustering's page; fill in the label templates in results/labels/templates/.</p>"]
+    parts = ["<p class=\"meta\">Clusterings of image descriptors. Pick a clustering, name its "
+             "clusters on its page (keyboard first, kept in this browser), download the label "
+             "file, save it in config/labels/ and list it under 'labels' in the config.</p>"]
+    parts += _which_clustering(tables, clusterings)
+    if "accuracy" in tables and len(tables["accuracy"]):  # no rows without ground truth
+        parts += ["<h2>Accuracy of the propagated labels</h2>",
+                  "<p class=\"meta\">Against the ground truth, by confidence band.</p>",
+                  table(tables["accuracy"])]
     if "ranking" in tables:
         parts += ["<h2>Which model tells what (best ARI per attribute)</h2>",
                   table(tables["ranking"])]
@@ -89,7 +204,7 @@ def index_page(models, clusterings, tables, figures, page_dir):
                   table(digest),
                   _image(figures["pca"][model], page_dir, f"{model} explained variance"),
                   _image(figures["kscan"][model], page_dir, f"{model} k-scan")]
-        mine = [c for c in clusterings if c.split("/")[0] == model]
+        mine = [c for c in clusterings["clustering"] if c.split("/")[0] == model]
         if mine:
             parts.append("<p>Clusterings: " + " ".join(
                 f"<a href=\"{page_name(c)}\">{html.escape(c)}</a>" for c in mine) + "</p>")
@@ -102,33 +217,405 @@ def index_page(models, clusterings, tables, figures, page_dir):
     return _page("descluster results", "\n".join(parts))
 
 
-def clustering_page(clustering, cards, sheets_dir, template_path, page_dir):
-    """All cluster cards of one clustering.
+# --- clustering pages ---------------------------------------------------------------
+
+def clustering_page(clustering, cards, data_file):
+    """The page of one clustering: cluster cards with label forms, built by clustering.js.
 
     Parameters
     ----------
     cards : DataFrame
-        ``cards.tsv`` of the clustering.
+        The clusters table shown under the cards (``cards.tsv``, plus breakdown columns).
+    data_file : str
+        URL of the page's data script, relative to the page.
     """
-    parts = [f"<p class=\"meta\">Label template: {html.escape(str(template_path))}. "
-             "Rows of each sheet: nearest the centroid, random members, farthest (the "
-             "boundary).</p>",
-             table(cards.drop(columns=["sheet"]), {"cluster": lambda c: f"#cluster-{c}"})]
+    body = [
+        "<div id=\"toolbar\" class=\"toolbar\"></div>",
+        "<p id=\"noscript\" class=\"meta\">Loading the cluster cards&hellip; (this page needs "
+        "JavaScript and the folder files/ beside it)</p>",
+        "<div id=\"cards\"></div>",
+        "<details><summary>Table of clusters</summary>",
+        table(cards, {"cluster": lambda c: f"#cluster-{c}"}),
+        "</details>",
+    ]
+    return _page(clustering, "\n".join(body), ("labelfile.js", "clustering.js"), data_file)
+
+
+def breakdown(clusters, values, top=TRUTH_TOP):
+    """The most common values of one attribute in each cluster.
+
+    Parameters
+    ----------
+    clusters : ndarray of shape (n,), int
+    values : ndarray of shape (n,), object
+        '' = unknown (not counted).
+
+    Returns
+    -------
+    dict of int -> dict
+        cluster -> ``{"n": members with a known value, "top": [[value, share], ...]}``
+        (at most ``top`` values, most common first, ties by value).
+    """
+    values = np.asarray(values, dtype=object)
+    known = values != ""
+    frame = pd.DataFrame({"cluster": np.asarray(clusters)[known], "value": values[known]})
+    counts = frame.groupby(["cluster", "value"]).size().reset_index(name="count")
+    counts = counts.sort_values(["cluster", "count", "value"], ascending=[True, False, True],
+                                kind="stable")
+    result = {}
+    for cluster, rows in counts.groupby("cluster", sort=True):
+        n = int(rows["count"].sum())
+        result[int(cluster)] = {"n": n, "top": [[str(v), round(c / n, 4)] for v, c in
+                                                zip(rows["value"][:top], rows["count"][:top])]}
+    return result
+
+
+def thumb_name(path):
+    """File name of an image's thumbnail: a hash of its path (paths may hold any character)."""
+    return hashlib.sha1(path.encode("utf-8")).hexdigest()[:20] + ".jpg"
+
+
+def write_thumbnails(paths, root, folder, known, size=THUMB):
+    """Write a small JPEG per readable image into ``folder``, each image once.
+
+    Parameters
+    ----------
+    paths : iterable of str
+        Image paths relative to ``root``.
+    root : path or None
+        Without a root nothing is written.
+    known : dict of str -> str or None
+        Images already tried (path -> file name, None when unreadable); updated.
+
+    Returns
+    -------
+    dict of str -> str
+        Path -> thumbnail file name, for those of ``paths`` that could be read.
+    """
+    from descluster import gallery
+
+    if not root:
+        return {}
+    for path in paths:
+        if path not in known:
+            tile, problem = gallery.load_tile(root, path, size)
+            known[path] = None if problem else thumb_name(path)
+            if known[path]:
+                tile.save(Path(folder) / known[path], quality=85)
+    return {path: known[path] for path in paths if known[path]}
+
+
+def _round(values, digits=4):
+    """Numbers for JSON: ``digits`` significant digits (so they print short), NaN -> None."""
+    x = np.asarray(values, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        magnitude = np.floor(np.log10(np.abs(x)))
+    shift = digits - 1 - np.where(np.isfinite(magnitude), magnitude, 0)
+    # divide or multiply by an exact power of ten: the nearest double of the short decimal
+    up, down = 10.0 ** np.maximum(shift, 0), 10.0 ** np.maximum(-shift, 0)
+    rounded = np.round(x * up / down) / up * down
+    return [None if v != v else v for v in rounded.tolist()]
+
+
+def aligned(frame, paths, source):
+    """``frame`` (a ``paths`` column first) checked to be in the row order of ``paths``."""
+    if len(frame) != len(paths) or not np.array_equal(frame["paths"].to_numpy(), paths):
+        raise InputError(f"{source}: its rows are not the images of the clustering, in the "
+                         f"order of results/ingest/images.parquet; rerun the workflow")
+    return frame.reset_index(drop=True)
+
+
+def truth_attributes(truth):
+    """Ground-truth attributes of an ``attributes.parquet`` (not ``paths``, not ``outlier``)."""
+    return [c for c in truth.columns if c not in ("paths", "outlier")]
+
+
+def label_attributes(labels):
+    """Attributes of a ``labels.parquet``: columns with a ``{a}_source`` beside them."""
+    return [c for c in labels.columns if f"{c}_source" in labels.columns]
+
+
+def _by_frequency(values):
+    values = values[values != ""]
+    return pd.Series(values).value_counts(sort=True).index.astype(str).tolist()
+
+
+def summaries(clusters, truth, labels):
+    """What the cards say about each cluster's members, beside the pictures.
+
+    Parameters
+    ----------
+    clusters : ndarray of shape (n,), int
+    truth, labels : DataFrame or None
+        ``attributes.parquet`` and ``labels.parquet``, rows aligned with ``clusters``.
+
+    Returns
+    -------
+    dict
+        ``truth`` and ``labels`` (attribute -> :func:`breakdown`), ``truthOutliers``
+        (breakdown of ground-truth outlier kinds), ``labelledOutliers`` (cluster ->
+        images with ``labelled_outlier``), ``suggestions`` (attribute -> values, most
+        frequent first, ground truth then propagated labels).
+    """
+    result = {"truth": {}, "labels": {}, "truthOutliers": {}, "labelledOutliers": {},
+              "suggestions": {}}
+    if truth is not None:
+        for attribute in truth_attributes(truth):
+            values = truth[attribute].fillna("").astype(str).to_numpy(dtype=object)
+            result["truth"][attribute] = breakdown(clusters, values)
+            result["suggestions"][attribute] = _by_frequency(values)
+        if "outlier" in truth.columns:
+            kinds = truth["outlier"].fillna("").astype(str).to_numpy(dtype=object)
+            result["truthOutliers"] = breakdown(
+                clusters, np.where(np.isin(kinds, ["", "none"]), "", kinds))
+    if labels is not None:
+        for attribute in label_attributes(labels):
+            values = labels[attribute].fillna("").astype(str).to_numpy(dtype=object)
+            result["labels"][attribute] = breakdown(clusters, values)
+            known = result["suggestions"].setdefault(attribute, [])
+            known += [v for v in _by_frequency(values) if v not in known]
+        if "labelled_outlier" in labels.columns:
+            ids, counts = np.unique(clusters[labels["labelled_outlier"].to_numpy(dtype=bool)],
+                                    return_counts=True)
+            result["labelledOutliers"] = dict(zip(ids.tolist(), counts.tolist()))
+    return result
+
+
+def shown_members(assignments, cards, seed, scores):
+    """The members each card shows: those of draw_cards' contact sheet, as tile records.
+
+    Parameters
+    ----------
+    assignments : DataFrame
+        ``paths, cluster, distance`` of all images.
+    cards : DataFrame
+        ``cards.tsv`` (its ``cluster`` column).
+    seed : int
+        draw_cards' seed.
+    scores : DataFrame
+        ``score`` (float) and ``flag`` (bool), aligned with ``assignments``.
+
+    Returns
+    -------
+    dict of int -> dict of str -> list of list
+        Cluster -> row kind (nearest, random, farthest) -> ``[path, distance, outlier
+        score, flagged (0/1)]`` per member.
+    """
+    from descluster import gallery
+
+    paths, distance = assignments["paths"].to_numpy(), assignments["distance"].to_numpy()
+    groups = assignments.groupby("cluster").indices
+    shown = {}
+    for cluster in cards["cluster"]:
+        if cluster not in groups:
+            continue
+        members = groups[cluster]
+        picked = gallery.pick_members(distance[members], gallery.TILES_PER_ROW,
+                                      seed + int(cluster))
+        shown[int(cluster)] = {
+            kind: [[str(p), d, s, int(f)] for p, d, s, f in zip(
+                paths[rows], _round(distance[rows]), _round(scores["score"].to_numpy()[rows], 3),
+                scores["flag"].to_numpy()[rows])]
+            for kind, rows in ((kind, members[at]) for kind, at in picked.items())}
+    return shown
+
+
+def member_scores(scores, paths, source):
+    """``score`` (combined outlier score) and ``flag`` of each image, in the order of ``paths``."""
+    scores = aligned(scores, paths, source)
+    return pd.DataFrame({"score": scores["combined_score"].to_numpy(dtype=float),
+                         "flag": scores["flag"].to_numpy(dtype=bool)})
+
+
+def member_chunks(assignments, scores, size=CHUNK):
+    """All members of every cluster, nearest the centroid first, in chunks of ``size``.
+
+    Yields
+    ------
+    cluster : int
+    index : int
+        Chunk number within the cluster.
+    payload : dict
+        ``paths``, ``distance``, ``score`` (lists) and ``flag`` (0/1).
+    """
+    cluster = assignments["cluster"].to_numpy()
+    distance = assignments["distance"].to_numpy()
+    order = np.lexsort((distance, cluster))
+    paths = assignments["paths"].to_numpy()[order]
+    sorted_clusters = cluster[order]
+    distance, score = distance[order], scores["score"].to_numpy()[order]
+    flag = scores["flag"].to_numpy()[order].astype(int)
+    starts = np.flatnonzero(np.r_[True, sorted_clusters[1:] != sorted_clusters[:-1]])
+    ends = np.r_[starts[1:], len(order)]
+    for start, end in zip(starts, ends):
+        for index, at in enumerate(range(start, end, size)):
+            stop = min(at + size, end)
+            yield int(sorted_clusters[start]), index, {
+                "paths": paths[at:stop].tolist(), "distance": _round(distance[at:stop]),
+                "score": _round(score[at:stop], 3), "flag": flag[at:stop].tolist()}
+
+
+def script_data(call, *args):
+    """A data file: one call of a ``DC`` function with JSON arguments."""
+    text = ",".join(json.dumps(a, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+                    for a in args)
+    return f"DC.{call}({text});\n"
+
+
+def copy_assets(folder):
+    """Copy the browser's JavaScript and CSS (package data) into ``folder``."""
+    source = resources.files("descluster") / "browser"
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for name in ASSETS:
+        with resources.as_file(source / name) as file:
+            shutil.copyfile(file, Path(folder) / name)
+
+
+def image_root_url(root, page_dir):
+    """URL prefix of original images from the pages (ending in '/'), or None without a root."""
+    return _url(root, page_dir).rstrip("/") + "/" if root else None
+
+
+@dataclass(frozen=True)
+class Report:
+    """Where the browser is written.
+
+    ``page_dir`` is results/report; ``files`` its folder of assets, data scripts and
+    thumbnails, written in ``staging`` first (renamed to ``files`` when all is done);
+    ``images_root`` the folder of the original images (or None).
+    """
+
+    page_dir: Path
+    files: Path
+    staging: Path
+    images_root: str | None
+    thumbs: dict = field(default_factory=dict)  # see write_thumbnails(known=...)
+
+    @property
+    def files_url(self):
+        return self.files.relative_to(self.page_dir).as_posix()
+
+    def common(self):
+        """What every data script says: the run (its results folder) and where pictures are."""
+        return {"run": str(self.page_dir.resolve().parent),
+                "imageRoot": image_root_url(self.images_root, self.page_dir),
+                "thumbs": f"{self.files_url}/thumbs/"}
+
+
+def write_clustering(report, clustering, cards, assignments, scores, truth, labels, seed):
+    """One clustering's page, its data script, its gallery chunks and the cards' thumbnails.
+
+    Parameters
+    ----------
+    report : Report
+    clustering : dict
+        ``name`` (``model/pca/kK``), ``template`` (label template path), ``sheets``
+        (contact sheets folder), ``page`` (the HTML file to write).
+    cards : DataFrame
+        ``cards.tsv``.
+    assignments : DataFrame
+        ``paths, cluster, distance``.
+    scores : DataFrame
+        ``outliers.parquet``; ``truth``, ``labels``: ``attributes.parquet``,
+        ``labels.parquet`` or None. All in the row order of ``assignments``.
+    seed : int
+        draw_cards' seed.
+
+    Returns
+    -------
+    dict
+        The clustering's row of the index's table of clusterings.
+    """
+    name, stem = clustering["name"], Path(clustering["page"]).stem
+    data_dir = report.staging / "data"
+    (data_dir / stem).mkdir(parents=True)
+    clusters = assignments["cluster"].to_numpy()
+    scores = member_scores(scores, assignments["paths"].to_numpy(), "outliers.parquet")
+    for cluster, index, payload in member_chunks(assignments, scores):
+        chunk = f"c{cluster}_{index}"
+        (data_dir / stem / f"{chunk}.js").write_text(
+            script_data("chunk", f"{stem}/{chunk}", payload), encoding="utf-8")
+    shown = shown_members(assignments, cards, seed, scores)
+    thumbs = write_thumbnails([tile[0] for rows in shown.values() for tiles in rows.values()
+                               for tile in tiles], report.images_root, report.staging / "thumbs",
+                              report.thumbs)
+    about = summaries(clusters, truth, labels)
+    template = Path(clustering["template"])
+    data = {**report.common(), "clustering": name, "stem": stem, "file": template.name,
+            "template": template.read_text(encoding="utf-8"),
+            "templatePath": template.as_posix(), "thumbOf": thumbs,
+            "chunks": f"{report.files_url}/data/{stem}/", "chunkSize": CHUNK,
+            "suggestions": {a: v[:200] for a, v in about["suggestions"].items()},
+            "clusters": []}
     for card in cards.itertuples(index=False):
-        nearest = " ".join(f"<a href=\"#cluster-{n}\">{n}</a>"
-                           for n in str(card.nearest_clusters).split())
-        parts.append(
-            f"<div class=\"card\" id=\"cluster-{card.cluster}\"><h2>cluster {card.cluster}</h2>"
-            f"<p class=\"meta\">{card.size} images ({card.share:.1%}); distance to centroid: "
-            f"mean {card.mean_distance:.3g}, 90th percentile {card.p90_distance:.3g}; "
-            f"nearest clusters: {nearest}</p>"
-            + _image(Path(sheets_dir) / card.sheet, page_dir, f"cluster {card.cluster}")
-            + "</div>")
-    return _page(clustering, "\n".join(parts))
+        c = int(card.cluster)
+        data["clusters"].append({
+            "id": c, "size": int(card.size), "share": float(card.share),
+            "meanDistance": _round([card.mean_distance])[0],
+            "p90Distance": _round([card.p90_distance])[0],
+            "nearest": [int(n) for n in str(card.nearest_clusters).split()],
+            "sheet": _url(Path(clustering["sheets"]) / card.sheet, report.page_dir),
+            "truth": {a: b[c] for a, b in about["truth"].items() if c in b},
+            "truthOutliers": about["truthOutliers"].get(c),
+            "labels": {a: b[c] for a, b in about["labels"].items() if c in b},
+            "labelledOutliers": int(about["labelledOutliers"].get(c, 0)),
+            "shown": shown.get(c, {})})
+    (data_dir / f"{stem}.js").write_text(script_data("page", data), encoding="utf-8")
+    table_ = cards.drop(columns=["sheet"])
+    for attribute, by_cluster in about["truth"].items():
+        table_[f"{attribute} (truth)"] = [
+            "{} {:.0%}".format(*by_cluster[c]["top"][0]) if c in by_cluster else ""
+            for c in cards["cluster"]]
+    write_text_atomic(clustering["page"], clustering_page(
+        name, table_, f"{report.files_url}/data/{stem}.js"))
+    model, pca, _ = name.split("/")
+    return {"clustering": name, "model": model, "pca": pca, "k": len(cards),
+            "smallest_share": cards["share"].min(), "largest_share": cards["share"].max()}
 
 
-def outliers_page(summary, top, sheet_path, page_dir):
-    """Outlier flags: precision/recall table, the top-30 sheet and the top-ranked images.
+# --- outliers -----------------------------------------------------------------------
+
+def write_outliers(report, scores, truth, summary, sheet_path, page):
+    """The outliers page and the data script of every flagged image.
+
+    Parameters
+    ----------
+    report : Report
+    scores : DataFrame
+        ``outliers.parquet``.
+    truth : DataFrame or None
+        ``attributes.parquet``, same rows: its ``outlier`` column gives each image's kind.
+    summary : DataFrame
+        ``outliers.tsv``.
+    page : path
+        The HTML file to write.
+    """
+    kind = np.full(len(scores), "", dtype=object)
+    if truth is not None and "outlier" in truth.columns:
+        kind = aligned(truth, scores["paths"].to_numpy(), "attributes.parquet")["outlier"]
+        kind = kind.fillna("").astype(str).replace("none", "").to_numpy(dtype=object)
+    order = np.argsort(-scores["combined_score"].to_numpy(dtype=float), kind="stable")
+    ranked = scores.iloc[order].assign(rank=np.arange(1, len(order) + 1), kind=kind[order])
+    flagged = ranked[ranked["flag"].to_numpy(dtype=bool)]
+    models = [c for c in scores.columns if c.startswith("score_")]
+    thumbs = write_thumbnails(flagged["paths"].head(OUTLIER_THUMBS).tolist(),
+                              report.images_root, report.staging / "thumbs", report.thumbs)
+    rows = [[int(r), str(p), s, int(n), str(k), _round(m, 3)] for r, p, s, n, k, m in zip(
+        flagged["rank"], flagged["paths"], _round(flagged["combined_score"], 3),
+        flagged["n_models_flagging"], flagged["kind"], flagged[models].to_numpy(dtype=float))]
+    data = {**report.common(), "models": [c.removeprefix("score_") for c in models],
+            "thumbOf": thumbs, "rows": rows}
+    (report.staging / "data").mkdir(exist_ok=True)
+    (report.staging / "data" / "outliers.js").write_text(script_data("outliers", data),
+                                                         encoding="utf-8")
+    top = ranked.head(50)[["rank", "paths", *(["kind"] if truth is not None else []),
+                           "n_models_flagging", "combined_score", *models]]
+    write_text_atomic(page, outliers_page(summary, top, sheet_path, report.page_dir,
+                                          f"{report.files_url}/data/outliers.js"))
+
+
+def outliers_page(summary, top, sheet_path, page_dir, data_file):
+    """Outlier flags: precision/recall table, every flagged image (paged), the top-ranked table.
 
     Parameters
     ----------
@@ -136,9 +623,15 @@ def outliers_page(summary, top, sheet_path, page_dir):
         ``outliers.tsv``.
     top : DataFrame
         The highest-ranked rows of ``outliers.parquet``.
+    data_file : str
+        URL of the data script of all flagged images, relative to the page.
     """
     parts = ["<p class=\"meta\">Images ranked by how many models flag them, then by their mean "
-             "score rank. Sheet rows: ranks 1-10, 11-20, 21-30.</p>",
-             table(summary), _image(sheet_path, page_dir, "top outliers"),
-             "<h2>Top-ranked images</h2>", table(top)]
-    return _page("outliers", "\n".join(parts))
+             "score rank.</p>",
+             table(summary),
+             "<h2>Every flagged image</h2>",
+             "<div id=\"flagged\"></div>",
+             "<h2>Top-ranked images, all scores</h2>", table(top),
+             "<details><summary>Contact sheet of the top 30 (rows: ranks 1-10, 11-20, 21-30)"
+             "</summary>", _image(sheet_path, page_dir, "top outliers"), "</details>"]
+    return _page("outliers", "\n".join(parts), ("outliers.js",), data_file)

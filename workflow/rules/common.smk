@@ -62,14 +62,14 @@ def _check_input_files():
         if _made_by_demo(path):
             if not _runs_demo() or path not in made:
                 raise InputError(
-                    f"key '{key}': {path} is under {DEMO_DIR}/, which only the demo run makes "
+                    f"{CONFIG_SOURCE}: key '{key}': {path} is under {DEMO_DIR}/, which only the demo run makes "
                     f"(images.paths: {DEMO_PATHS_CSV}); point it at your own file"
                 )
         elif not Path(path).is_file():
-            raise InputError(f"key '{key}': file {path} not found")
+            raise InputError(f"{CONFIG_SOURCE}: key '{key}': file {path} not found")
     root = config["images"]["root"]
     if root and not _made_by_demo(f"{root}/") and not Path(root).is_dir():
-        raise InputError(f"key 'images.root': folder {root} not found")
+        raise InputError(f"{CONFIG_SOURCE}: key 'images.root': folder {root} not found")
     paths_csv = config["images"]["paths"]
     if Path(paths_csv).is_file():
         with open(paths_csv, encoding="utf-8", errors="replace") as handle:
@@ -77,7 +77,7 @@ def _check_input_files():
         clash = [c for c in header if c in RESERVED_PATH_COLUMNS]
         if clash:
             raise InputError(
-                f"key 'images.paths': {paths_csv} has a column {clash[0]!r}, a name the "
+                f"{CONFIG_SOURCE}: key 'images.paths': {paths_csv} has a column {clash[0]!r}, a name the "
                 f"workflow gives a column it adds ({', '.join(RESERVED_PATH_COLUMNS)}); rename it"
             )
 
@@ -201,14 +201,18 @@ def outlier_clusterings():
     return chosen
 
 
-def optional_site_tables():
-    """Tables the HTML index shows when the config produces them."""
-    return {
-        "ranking": "results/summary/model_ranking.tsv" if config["attributes"] else None,
-        "validation": "results/summary/validation.tsv" if config["attributes"] else None,
-        "effort": "results/summary/labelling_effort.tsv" if config["attributes"] else None,
-        "labels": "results/summary/labels.tsv" if config["labels"] else None,
+def site_tables():
+    """Tables the index shows, by name: the k-scan's suggestion, and those the config produces."""
+    truth, labels = bool(config["attributes"]), bool(config["labels"])
+    tables = {
+        "suggested": "results/summary/suggested_k.tsv",
+        "ranking": "results/summary/model_ranking.tsv" if truth else None,
+        "validation": "results/summary/validation.tsv" if truth else None,
+        "effort": "results/summary/labelling_effort.tsv" if truth else None,
+        "labels": "results/summary/labels.tsv" if labels else None,
+        "accuracy": "results/summary/label_accuracy.tsv" if labels else None,
     }
+    return {name: path for name, path in tables.items() if path}
 
 
 def page_files():

@@ -1,10 +1,11 @@
-# The offline HTML browser under results/report/.
+# The offline HTML browser under results/report/: pages, and files/ (scripts, data, thumbnails).
 
 
 rule build_site:
     input:
         cards=clustering_files(f"{CARDS}/cards.tsv"),
         sheets=clustering_files(f"{CARDS}/sheets"),
+        assignments=clustering_files(f"{CLUSTERS}/assignments.parquet"),
         templates=clustering_files("results/labels/templates/{model}_{pca}_k{k}.yaml"),
         digests=expand("results/summary/models/{model}.tsv", model=MODELS),
         pca_plots=expand("results/pca/{model}/explained_variance.png", model=MODELS),
@@ -13,27 +14,28 @@ rule build_site:
         outliers="results/outliers/outliers.parquet",
         outlier_sheet="results/outliers/top_outliers.jpg",
         outlier_summary="results/summary/outliers.tsv",
-        optional=[path for path in optional_site_tables().values() if path],
+        tables=list(site_tables().values()),
+        ground_truth=ground_truth(),
+        labels=["results/labels/labels.parquet"] if config["labels"] else [],
+        thumbnails=images_root_input(),
     output:
         index="results/report/index.html",
         pages=page_files(),
         outliers="results/report/outliers.html",
+        files=directory("results/report/files"),
     params:
-        clusterings=[
-            {"name": f"{m}/{p}/k{k}", "cards": f"{CARDS}/cards.tsv".format(model=m, pca=p, k=k),
-             "sheets": f"{CARDS}/sheets".format(model=m, pca=p, k=k),
-             "template": f"results/labels/templates/{m}_{p}_k{k}.yaml"}
-            for m in MODELS for p, k in final_clusterings(m)
-        ],
-        optional=optional_site_tables(),
+        clusterings=clustering_files("{model}/{pca}/k{k}"),
+        tables=list(site_tables()),
+        root=images_root,
+        seed=config["seed"],
     log:
         "results/logs/build_site.log",
     benchmark:
         "results/benchmarks/build_site.tsv"
     threads: 1
     resources:
-        mem_mb=mem_mb(600, 1),
-        runtime=5,
+        mem_mb=mem_mb(600, 2),
+        runtime=runtime_min(5, 10),
     conda:
         ENV
     script:
