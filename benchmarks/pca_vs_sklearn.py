@@ -10,7 +10,8 @@ in the page cache (a cold first read measured the disk, not the method). Prints 
 ratios and the agreement with the exact PCA: total explained variance of the
 components and the largest principal angle between the leading 50-component subspaces.
 
-    python benchmarks/pca_vs_sklearn.py results/ingest/efficientnet-b7.parquet [--components 250] [--incremental] [--pickle PATH]
+    python benchmarks/pca_vs_sklearn.py results/ingest/efficientnet-b7.parquet \
+        [--components 250] [--incremental] [--pickle PATH]
 """
 
 import argparse

@@ -59,15 +59,10 @@ TINY_N_IMAGES = 600
 
 
 def tiny_demo_config(n_images=TINY_N_IMAGES, thumbnails=True):
-    """A small version of the shipped config: all four demo models, a short k-scan."""
-    with open(REPO_ROOT / "config" / "config.yaml", encoding="utf-8") as handle:
+    """The tiny test configuration, .test/config.yaml (the demo study at 600 images, all four
+    demo models, a short k-scan), with the demo's size and thumbnails as asked."""
+    with open(REPO_ROOT / ".test" / "config.yaml", encoding="utf-8") as handle:
         config = yaml.safe_load(handle)
-    config["pca"] = {"efficientnet-b7": [20], "osnet": [12, 0.9], "vdc_color": [4],
-                     "vdc_type": [3]}
-    config["k_range"] = [2, 5]
-    config["kmeans"] = {"efficientnet-b7": [4], "osnet": [4, 6], "vdc_color": [3],
-                        "vdc_type": [3]}
-    config["clustering"] = {"n_init": 2, "silhouette_sample": 300}
     config["demo"] = {"n_images": n_images, "thumbnails": thumbnails}
     return config
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from descluster import clustering, confidence
+from descluster import confidence
 from descluster.files import load_descriptor_array
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))

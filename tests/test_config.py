@@ -41,19 +41,24 @@ def test_defaults_fill_in(shipped):
 
 
 @pytest.mark.parametrize("edit, message", [
-    (lambda c: c.update(colour_model="x"), r"key 'colour_model': unknown key; expected one of: descriptors, images, attributes"),
+    (lambda c: c.update(colour_model="x"),
+     r"key 'colour_model': unknown key; expected one of: descriptors, images, attributes"),
     (lambda c: c.update(seed="zero"), r"key 'seed': 'zero' is not of type 'integer'"),
     (lambda c: c.update(k_range=[1, 50]), r"key 'k_range\[0\]': 1 is less than the minimum of 2"),
     (lambda c: c.update(k_range=[20, 5]), r"key 'k_range': \[20, 5\] is reversed"),
-    (lambda c: c["pca"].update(osnet=[1.5]), r"key 'pca.osnet\[0\]': 1.5 is not valid; expected an integer >= 1"),
+    (lambda c: c["pca"].update(osnet=[1.5]),
+     r"key 'pca.osnet\[0\]': 1.5 is not valid; expected an integer >= 1"),
     (lambda c: c["pca"].update(osnet=[0.0]), r"key 'pca.osnet\[0\]': 0.0 is not valid"),
     (lambda c: c["pca"].update(osnet=[150, 150]), r"key 'pca.osnet': variant\(s\) \['pca150'\] listed twice"),
-    (lambda c: c["kmeans"].update(resnet=[5]), r"key 'kmeans.resnet': model 'resnet' is not in 'descriptors'"),
+    (lambda c: c["kmeans"].update(resnet=[5]),
+     r"key 'kmeans.resnet': model 'resnet' is not in 'descriptors'"),
     (lambda c: c["pca"].update(resnet=[5]), r"key 'pca.resnet': model 'resnet' is not in 'descriptors'"),
     (lambda c: c.update(pca_method="svd"), r"key 'pca_method': 'svd' is not one of"),
-    (lambda c: c["images"].update(rooot="x"), r"key 'images.rooot': unknown key; expected one of: paths, root$"),
+    (lambda c: c["images"].update(rooot="x"),
+     r"key 'images.rooot': unknown key; expected one of: paths, root$"),
     (lambda c: c.pop("images"), r"'images' is a required property"),
-    (lambda c: c["descriptors"].update({"bad name": "x.npy"}), r"key 'descriptors': model name 'bad name' must start with a letter or digit"),
+    (lambda c: c["descriptors"].update({"bad name": "x.npy"}),
+     r"key 'descriptors': model name 'bad name' must start with a letter or digit"),
 ])
 def test_bad_configs_name_the_key(shipped, edit, message):
     config = copy.deepcopy(shipped)
@@ -64,7 +69,8 @@ def test_bad_configs_name_the_key(shipped, edit, message):
 
 def test_k_above_rows(shipped):
     config = validate_config(shipped, SCHEMA, "c.yaml")
-    with pytest.raises(InputError, match=r"key 'k_range': last k 50 must be below the number of images \(40 in"):
+    with pytest.raises(InputError, match=(r"key 'k_range': last k 50 must be below the number of "
+                                          r"images \(40 in")):
         check_config_against_rows(config, 40, "c.yaml")
     config["k_range"] = [2, 5]
     with pytest.raises(InputError, match=r"key 'kmeans.efficientnet-b7': k \[10, 20\] must be below"):

@@ -58,4 +58,5 @@ def test_rank_models_by_best_ari():
 
 def test_agreement_scores_use_sklearn():
     truth, labels = [0, 0, 1, 1, 2], [1, 1, 0, 0, 0]
-    assert evaluate.agreement_scores(truth, labels)["ari"] == pytest.approx(adjusted_rand_score(truth, labels))
+    assert evaluate.agreement_scores(truth, labels)["ari"] == pytest.approx(
+        adjusted_rand_score(truth, labels))

@@ -210,7 +210,8 @@ def test_real_numpy_pickles_still_load(tmp_path, case, protocol):
     path = tmp_path / "ok.pickle"
     path.write_bytes(pickle.dumps(array, protocol=protocol))
     loaded = load_pickled_array(path)
-    reference = pickle.loads(path.read_bytes())  # numpy's own unpickling (big-endian comes back native)
+    # numpy's own unpickling of a file the test made (big-endian comes back native)
+    reference = pickle.loads(path.read_bytes())  # noqa: S301
     assert loaded.dtype == reference.dtype and loaded.flags.f_contiguous == array.flags.f_contiguous
     np.testing.assert_array_equal(loaded, array)
     if protocol < 5:  # numpy 1.x wrote these (it had no protocol-5 form)

@@ -79,7 +79,8 @@ def test_non_finite_rows_are_listed():
     array[2, 1] = np.nan
     array[7, 0] = np.inf
     array[8, 2] = 1e300  # beyond float32
-    with pytest.raises(InputError, match=r"NaN, inf or values beyond float32 range in row\(s\) 2, 7, 8 \(0-based\)"):
+    with pytest.raises(InputError, match=(r"NaN, inf or values beyond float32 range in "
+                                          r"row\(s\) 2, 7, 8 \(0-based\)")):
         ingest.check_descriptor_array(array, "d.pickle", n_paths=10, chunk_rows=4)
 
 
@@ -157,7 +158,8 @@ def test_values_whose_squares_overflow_float32_are_refused_by_row(dtype):
     if dtype != np.uint64:
         array[6, 0] = -9e18
     rows = "3" if dtype == np.uint64 else "3, 6"
-    with pytest.raises(InputError, match=rf"^big: values beyond \+-2\.31e\+18 in row\(s\) {rows} \(0-based\): "
+    with pytest.raises(InputError, match=rf"^big: values beyond \+-2\.31e\+18 in "
+                                         rf"row\(s\) {rows} \(0-based\): "
                                          r"with 4 columns their squared distances overflow float32"):
         ingest.check_descriptor_array(array, "big", n_paths=10, chunk_rows=4)
 
@@ -236,7 +238,8 @@ def test_match_rows_reorders():
      r"is 'c/9\.jpg' here but 'b/4\.jpg' in images\.paths\), and not by order alone: 1 image\(s\) "
      r"of images\.paths are not in it, e\.g\. 'b/4\.jpg'$"),
     (["b/4.jpg", "a/2.jpg", "a/2.jpg", "a/1.jpg"],
-     r"row\(s\) 0, 2, 3 \(0-based; row 0 is 'b/4\.jpg' here but 'a/1\.jpg'.*it lists 'a/2\.jpg' more than once"),
+     r"row\(s\) 0, 2, 3 \(0-based; row 0 is 'b/4\.jpg' here but 'a/1\.jpg'"
+     r".*it lists 'a/2\.jpg' more than once"),
     (["a/1.jpg", None, "b/3.jpg", "b/4.jpg"], r"row\(s\) 1 \(0-based; row 1 is '' here"),
 ])
 def test_match_rows_names_the_rows_that_differ(file_paths, message):

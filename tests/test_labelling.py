@@ -156,7 +156,7 @@ def test_bad_label_file_names_file_and_line(labelled_run, tmp_path):
     result = run_snakemake(workdir, "results/labels/labels.parquet", "--cores", "1",
                            "--configfile", "config.yaml", check=False)
     assert result.returncode != 0
-    line = next(l for l in result.stderr.splitlines() if l.startswith("descluster: error"))
+    line = next(x for x in result.stderr.splitlines() if x.startswith("descluster: error"))
     assert "labels/osnet_pca12_k6.yaml, line " in line
     assert "cluster 99 does not exist in osnet/pca12/k6 (clusters 0 to 5)" in line
 

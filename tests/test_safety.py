@@ -84,7 +84,8 @@ BASE_CONFIG = ("descriptors: {a: a.npy, b: b.npy}\nimages: {paths: paths.csv}\n"
 
 @pytest.mark.parametrize("text, message", [
     # YAML that explodes or lies
-    (BASE_CONFIG + "seed: 1\nseed: 2\n", r"config.yaml, line 6: key 'seed' appears twice \(first on line 5\)"),
+    (BASE_CONFIG + "seed: 1\nseed: 2\n",
+     r"config.yaml, line 6: key 'seed' appears twice \(first on line 5\)"),
     (BASE_CONFIG + "kmeans: {a: &k [3], b: *k}\n", r"config.yaml, line 5: anchors and aliases"),
     # values that pass a lenient schema and fail later
     (BASE_CONFIG.replace("a: [3]", "a: [4.0]"), r"key 'pca.a\[0\]': 4.0 is not valid; expected an integer"),

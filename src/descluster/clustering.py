@@ -24,7 +24,8 @@ def sample_rows(n_rows, n_sample, seed):
 
 
 def scan_fit_rows(k, rows_per_cluster, min_rows):
-    """Rows a k-scan KMeans at ``k`` is fitted on: ``rows_per_cluster * k``, at least ``min_rows``; 0 = all."""
+    """Rows a k-scan KMeans at ``k`` is fitted on: ``rows_per_cluster * k``, at least
+    ``min_rows``; 0 = all."""
     if rows_per_cluster == 0:
         return 0
     return max(min_rows, rows_per_cluster * k)

@@ -272,7 +272,7 @@ def breakdown(clusters, values, top=TRUTH_TOP):
 
 def thumb_name(path):
     """File name of an image's thumbnail: a hash of its path (paths may hold any character)."""
-    return hashlib.sha1(path.encode("utf-8")).hexdigest()[:20] + ".jpg"
+    return hashlib.sha1(path.encode("utf-8"), usedforsecurity=False).hexdigest()[:20] + ".jpg"
 
 
 def write_thumbnails(paths, root, folder, known, size=THUMB):

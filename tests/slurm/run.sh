@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the demo workflow on a real single-node SLURM cluster on this machine and checks
-# that it gives the same results as a local run. Needs root (installs Debian's slurm-wlm
-# and munge, writes /etc/slurm/slurm.conf, starts munged, slurmctld and slurmd).
+# Runs the demo workflow on a real single-node SLURM cluster on this machine with the
+# SLURM profile (its group jobs included) and checks that every sbatch job exits 0 and
+# that the results are byte-identical to a local run's. Needs root (installs Debian's
+# slurm-wlm and munge, writes /etc/slurm/slurm.conf, starts munged, slurmctld and slurmd).
 #   bash tests/slurm/run.sh [WORKDIR]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -54,7 +55,10 @@ CONF
 say "starting slurmctld and slurmd"
 pkill -x slurmctld || true
 pkill -x slurmd || true
-sleep 1
+for _ in $(seq 30); do   # until both have exited: a new slurmctld cannot start beside the old
+    pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null || break
+    sleep 1
+done
 : > /var/log/slurm/slurmctld.log   # count only this run's jobs
 slurmctld -i
 slurmd
@@ -73,7 +77,7 @@ sys.path.insert(0, "tests")
 from conftest import tiny_demo_config
 config = tiny_demo_config(n_images=300, thumbnails=True)
 config["pca"] = {"efficientnet-b7": [10], "osnet": [8], "vdc_color": [4], "vdc_type": [3]}
-config["k_range"] = [2, 3]
+config["k_range"] = [2, 6]   # five k per variant: one group job each
 config["kmeans"] = {"efficientnet-b7": [3], "osnet": [3], "vdc_color": [3], "vdc_type": [3]}
 yaml.safe_dump(config, open(sys.argv[1], "w"), sort_keys=False)
 PY
@@ -96,7 +100,8 @@ work = pathlib.Path(sys.argv[1])
 local, slurm = work / "local" / "results", work / "slurm" / "results"
 names = sorted(p.relative_to(local) for pattern in
                ("clusters/**/assignments.parquet", "clusters/**/centroids.npy", "summary/*.tsv",
-                "kscan/*/*.tsv", "pca/*/variants.tsv")
+                "kscan/*/*.tsv", "kscan/*/*/k*.tsv", "pca/*/variants.tsv",
+                "cards/**/cards.tsv", "labels/templates/*.yaml")
                for p in local.glob(pattern))
 different = [str(n) for n in names if (local / n).read_bytes() != (slurm / n).read_bytes()]
 assert names and not different, f"SLURM results differ from the local run: {different}"
@@ -105,8 +110,37 @@ slurm_logs = list((slurm / "logs" / "slurm").rglob("*.log"))
 print(f"[slurm-test] {len(slurm_logs)} SLURM job logs under results/logs/slurm")
 assert slurm_logs, "no SLURM job logs: jobs did not go through sbatch"
 PY
+
+# what was submitted: Snakemake's own count of rule jobs against the sbatch jobs
+out="$work/slurm/snakemake.out"
+rule_jobs=$(awk '/^Job stats:/ {stats = 1} stats && $1 == "total" {print $2; exit}' "$out")
+sbatch_jobs=$(grep -c "has been submitted with SLURM jobid" "$out" || true)
+group_jobs=$(grep "has been submitted with SLURM jobid" "$out" | grep -c "/group_" || true)
+say "Snakemake: $rule_jobs rule jobs (the local target included) in $sbatch_jobs sbatch jobs," \
+    "$group_jobs of them group jobs"
+# finished jobs stay in slurmctld's memory for MinJobAge: each job's request and exit code
+# (the plugin names every job of a run after the run's ID)
+run_id=$(sed -n 's/^SLURM run ID: //p' "$out" | head -n 1)
+scontrol show job -o > "$work/slurm/jobs.txt"
+python - "$work/slurm/jobs.txt" "$run_id" "$sbatch_jobs" <<'PY'
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+jobs = [job for job in (dict(re.findall(r"(\w+)=(\S*)", line)) for line in lines)
+        if job.get("JobName") == sys.argv[2]]
+assert len(jobs) == int(sys.argv[3]), f"slurmctld knows {len(jobs)} jobs of run {sys.argv[2]}"
+names = ("JobId", "Comment", "NumCPUs", "MinMemoryNode", "TimeLimit", "JobState", "ExitCode")
+for job in jobs:  # the comment names the rule, or the group, and its wildcards
+    jobid, comment, cpus, mem, limit, state, code = (job.get(n, "?") for n in names)
+    print(f"[slurm-test]   job {jobid:>4} {comment[:48]:48} cpus={cpus:>2} mem={mem:>6}"
+          f" time={limit:>8} {state} exit={code}")
+bad = [job.get("JobId") for job in jobs
+       if job.get("JobState") != "COMPLETED" or job.get("ExitCode") != "0:0"]
+assert jobs and not bad, f"jobs not completed with exit code 0: {bad}"
+PY
 submitted=$(grep -c "_slurm_rpc_submit_batch_job: JobId" /var/log/slurm/slurmctld.log || true)
 succeeded=$(grep -c "_job_complete: JobId=[0-9]* WEXITSTATUS 0" /var/log/slurm/slurmctld.log || true)
 say "slurmctld: $submitted batch job(s) submitted, $succeeded exited with status 0"
-[[ $submitted -gt 0 && $succeeded -eq $submitted ]]
+[[ $submitted -gt 0 && $succeeded -eq $submitted && $submitted -eq $sbatch_jobs ]]
+# grouping happened: fewer sbatch jobs than rule jobs, and group jobs among them
+[[ $group_jobs -gt 0 && $sbatch_jobs -lt $rule_jobs ]]
 say "passed"

@@ -20,7 +20,9 @@ DEMO_DIR = "results/demo"
 DEMO_PATHS_CSV = f"{DEMO_DIR}/images_paths.csv"
 ENV = "../../envs/descluster.yaml"
 # the config files of this run: those given with --configfile, else the demo's (see Snakefile)
-CONFIG_FILES = [os.path.relpath(p) for p in workflow.overwrite_configfiles] or ["config/config.yaml"]
+CONFIG_FILES = [os.path.relpath(p) for p in workflow.overwrite_configfiles] or [
+    "config/config.yaml"
+]
 CONFIG_SOURCE = CONFIG_FILES[-1]
 # columns ingest_paths adds to the paths table; a paths file must not have them
 RESERVED_PATH_COLUMNS = ("row", "path_original")
@@ -164,8 +166,11 @@ def kscan_rows(wildcards):
 def label_settings():
     """Per configured label file, in config order: clustering, k, attributes (or None)."""
     return [
-        {"clustering": entry["clustering"], "k": parse_clustering_id(entry["clustering"])[2],
-         "attributes": entry.get("attributes")}
+        {
+            "clustering": entry["clustering"],
+            "k": parse_clustering_id(entry["clustering"])[2],
+            "attributes": entry.get("attributes"),
+        }
         for entry in config["labels"]
     ]
 
@@ -196,8 +201,14 @@ def outlier_clusterings():
                 continue
             mine = [c for c in labelled if c.startswith(f"{model}/{pca}/")]
             k = parse_clustering_id(mine[0])[2] if mine else ks[-1]
-            chosen.append({"model": model, "pca": pca, "clustering": f"{model}/{pca}/k{k}",
-                           "scores": f"results/outliers/{model}/{pca}/k{k}/scores.parquet"})
+            chosen.append(
+                {
+                    "model": model,
+                    "pca": pca,
+                    "clustering": f"{model}/{pca}/k{k}",
+                    "scores": f"results/outliers/{model}/{pca}/k{k}/scores.parquet",
+                }
+            )
     return chosen
 
 

@@ -10,12 +10,12 @@ rule ingest_paths:
         "results/logs/ingest_paths.log",
     benchmark:
         "results/benchmarks/ingest_paths.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=mem_mb(300, 10),
         runtime=runtime_min(2, 10),
-    conda:
-        ENV
     script:
         "../../scripts/ingest_paths.py"
 
@@ -30,13 +30,13 @@ rule ingest_descriptors:
         "results/logs/ingest_descriptors/{model}.log",
     benchmark:
         "results/benchmarks/ingest_descriptors/{model}.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         # the array is held once; a protocol-2 pickle needs about 2.3x while loading
         mem_mb=mem_mb(800, 1.4),
         runtime=runtime_min(3, 4),
-    conda:
-        ENV
     script:
         "../../scripts/ingest_descriptors.py"
 
@@ -52,18 +52,18 @@ rule ingest_attributes:
             caption="../report/attributes_match.rst",
             category="Validation",
         ),
-    params:
-        format=config["attributes_format"],
-        veriwild_columns=config["veriwild_columns"],
     log:
         "results/logs/ingest_attributes.log",
     benchmark:
         "results/benchmarks/ingest_attributes.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=mem_mb(600, 12),
         runtime=runtime_min(3, 10),
-    conda:
-        ENV
+    params:
+        format=config["attributes_format"],
+        veriwild_columns=config["veriwild_columns"],
     script:
         "../../scripts/ingest_attributes.py"

@@ -18,20 +18,20 @@ rule cluster_kmeans:
             labels={"variant": "{pca}", "k": "{k}"},
         ),
         fit="results/clusters/{model}/{pca}/k{k}/fit.tsv",
-    params:
-        seed=config["seed"],
-        n_init=config["clustering"]["n_init"],
-        max_iter=config["clustering"]["max_iter"],
     log:
         "results/logs/cluster_kmeans/{model}/{pca}/k{k}.log",
     benchmark:
         "results/benchmarks/cluster_kmeans/{model}/{pca}/k{k}.tsv"
+    conda:
+        ENV
     threads: config["threads"]
     resources:
         mem_mb=mem_mb(800, 3),
         runtime=runtime_min(5, 30),
-    conda:
-        ENV
+    params:
+        seed=config["seed"],
+        n_init=config["clustering"]["n_init"],
+        max_iter=config["clustering"]["max_iter"],
     script:
         "../../scripts/cluster_kmeans.py"
 
@@ -49,17 +49,17 @@ rule summarize_model:
             caption="../report/model_digest.rst",
             category="Models",
         ),
-    params:
-        final_clusterings=lambda wildcards: final_clusterings(wildcards.model),
     log:
         "results/logs/summarize_model/{model}.log",
     benchmark:
         "results/benchmarks/summarize_model/{model}.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=500,
-        runtime=5,
-    conda:
-        ENV
+        runtime=2,
+    params:
+        final_clusterings=lambda wildcards: final_clusterings(wildcards.model),
     script:
         "../../scripts/summarize_model.py"

@@ -9,6 +9,17 @@ rule scan_k:
     output:
         row="results/kscan/{model}/{pca}/k{k}.tsv",
         centroids="results/kscan/{model}/{pca}/k{k}_centroids.npy",
+    log:
+        "results/logs/scan_k/{model}/{pca}/k{k}.log",
+    benchmark:
+        "results/benchmarks/scan_k/{model}/{pca}/k{k}.tsv"
+    conda:
+        ENV
+    threads: config["threads"]
+    resources:
+        # measured at 416,314 x 250 (a 397 MiB input): at most 602 MiB and 3.6 s per job
+        mem_mb=mem_mb(400, 1.5),
+        runtime=runtime_min(1, 5),
     params:
         seed=config["seed"],
         n_init=config["clustering"]["kscan_n_init"],
@@ -16,17 +27,6 @@ rule scan_k:
         rows_per_cluster=config["clustering"]["kscan_rows_per_cluster"],
         min_rows=config["clustering"]["kscan_min_rows"],
         silhouette_sample=config["clustering"]["silhouette_sample"],
-    log:
-        "results/logs/scan_k/{model}/{pca}/k{k}.log",
-    benchmark:
-        "results/benchmarks/scan_k/{model}/{pca}/k{k}.tsv"
-    threads: config["threads"]
-    resources:
-        # measured at 416,314 x 250 (a 397 MiB input): at most 602 MiB and 3.6 s per job
-        mem_mb=mem_mb(400, 1.5),
-        runtime=runtime_min(5, 5),
-    conda:
-        ENV
     script:
         "../../scripts/scan_k.py"
 
@@ -42,12 +42,12 @@ rule summarize_kscan:
         "results/logs/summarize_kscan/{model}.log",
     benchmark:
         "results/benchmarks/summarize_kscan/{model}.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=500,
-        runtime=5,
-    conda:
-        ENV
+        runtime=2,
     script:
         "../../scripts/summarize_kscan.py"
 
@@ -65,12 +65,12 @@ rule collect_kscan:
         "results/logs/collect_kscan.log",
     benchmark:
         "results/benchmarks/collect_kscan.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=500,
-        runtime=5,
-    conda:
-        ENV
+        runtime=2,
     script:
         "../../scripts/collect_tables.py"
 
@@ -88,12 +88,12 @@ rule collect_suggested_k:
         "results/logs/collect_suggested_k.log",
     benchmark:
         "results/benchmarks/collect_suggested_k.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=500,
-        runtime=5,
-    conda:
-        ENV
+        runtime=2,
     script:
         "../../scripts/collect_tables.py"
 
@@ -109,18 +109,18 @@ rule plot_kscan:
             category="k-scan",
             subcategory="{model}",
         ),
-    params:
-        final_ks=lambda wildcards: config["kmeans"][wildcards.model],
     log:
         "results/logs/plot_kscan/{model}.log",
     benchmark:
         "results/benchmarks/plot_kscan/{model}.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=800,
-        runtime=5,
-    conda:
-        ENV
+        runtime=2,
+    params:
+        final_ks=lambda wildcards: config["kmeans"][wildcards.model],
     script:
         "../../scripts/plot_kscan.py"
 
@@ -138,12 +138,12 @@ rule collect_labelling_effort:
         "results/logs/collect_labelling_effort.log",
     benchmark:
         "results/benchmarks/collect_labelling_effort.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=500,
-        runtime=5,
-    conda:
-        ENV
+        runtime=2,
     script:
         "../../scripts/collect_tables.py"
 
@@ -158,17 +158,17 @@ rule plot_labelling_effort:
             category="Validation",
             subcategory="{model}",
         ),
-    params:
-        final_ks=lambda wildcards: config["kmeans"][wildcards.model],
     log:
         "results/logs/plot_labelling_effort/{model}.log",
     benchmark:
         "results/benchmarks/plot_labelling_effort/{model}.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=800,
-        runtime=5,
-    conda:
-        ENV
+        runtime=2,
+    params:
+        final_ks=lambda wildcards: config["kmeans"][wildcards.model],
     script:
         "../../scripts/plot_labelling_effort.py"

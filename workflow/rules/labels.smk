@@ -10,19 +10,19 @@ rule draw_cards:
     output:
         cards="results/cards/{model}/{pca}/k{k}/cards.tsv",
         sheets=directory("results/cards/{model}/{pca}/k{k}/sheets"),
-    params:
-        root=images_root,
-        seed=config["seed"],
     log:
         "results/logs/draw_cards/{model}/{pca}/k{k}.log",
     benchmark:
         "results/benchmarks/draw_cards/{model}/{pca}/k{k}.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=mem_mb(600, 4),
         runtime=runtime_min(5, 10),
-    conda:
-        ENV
+    params:
+        root=images_root,
+        seed=config["seed"],
     script:
         "../../scripts/draw_cards.py"
 
@@ -34,18 +34,18 @@ rule make_label_template:
         attributes=ground_truth(),
     output:
         template="results/labels/templates/{model}_{pca}_k{k}.yaml",
-    params:
-        label_attributes=config["label_attributes"],
     log:
         "results/logs/make_label_template/{model}_{pca}_k{k}.log",
     benchmark:
         "results/benchmarks/make_label_template/{model}_{pca}_k{k}.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=400,
-        runtime=5,
-    conda:
-        ENV
+        runtime=2,
+    params:
+        label_attributes=config["label_attributes"],
     script:
         "../../scripts/make_label_template.py"
 
@@ -68,18 +68,18 @@ rule propagate_labels:
             caption="../report/label_accuracy.rst",
             category="Labels",
         ),
-    params:
-        entries=label_settings(),
-        allowed=config["label_values"],
     log:
         "results/logs/propagate_labels.log",
     benchmark:
         "results/benchmarks/propagate_labels.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=mem_mb(800, 6),
         runtime=runtime_min(5, 10),
-    conda:
-        ENV
+    params:
+        entries=label_settings(),
+        allowed=config["label_values"],
     script:
         "../../scripts/propagate_labels.py"

@@ -9,19 +9,19 @@ rule score_outliers:
         sizes=f"{CLUSTERS}/sizes.tsv",
     output:
         scores="results/outliers/{model}/{pca}/k{k}/scores.parquet",
-    params:
-        settings=config["outliers"],
-        seed=config["seed"],
     log:
         "results/logs/score_outliers/{model}/{pca}/k{k}.log",
     benchmark:
         "results/benchmarks/score_outliers/{model}/{pca}/k{k}.tsv"
+    conda:
+        ENV
     threads: config["threads"]
     resources:
         mem_mb=mem_mb(800, 3),
         runtime=runtime_min(5, 30),
-    conda:
-        ENV
+    params:
+        settings=config["outliers"],
+        seed=config["seed"],
     script:
         "../../scripts/score_outliers.py"
 
@@ -45,22 +45,24 @@ rule combine_outliers:
             caption="../report/outliers.rst",
             category="Outliers",
         ),
-    params:
-        clusterings=[{"model": i["model"], "pca": i["pca"], "clustering": i["clustering"]}
-                     for i in outlier_clusterings()],
-        label_settings=label_settings(),
-        root=images_root,
-        rate=config["outliers"]["rate"],
-        seed=config["seed"],
     log:
         "results/logs/combine_outliers.log",
     benchmark:
         "results/benchmarks/combine_outliers.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=mem_mb(800, 2),
         runtime=runtime_min(5, 10),
-    conda:
-        ENV
+    params:
+        clusterings=[
+            {"model": i["model"], "pca": i["pca"], "clustering": i["clustering"]}
+            for i in outlier_clusterings()
+        ],
+        label_settings=label_settings(),
+        root=images_root,
+        rate=config["outliers"]["rate"],
+        seed=config["seed"],
     script:
         "../../scripts/combine_outliers.py"

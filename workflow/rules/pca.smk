@@ -19,21 +19,21 @@ rule fit_pca:
             category="PCA",
             subcategory="{model}",
         ),
-    params:
-        variants=lambda wildcards: config["pca"][wildcards.model],
-        method=config["pca_method"],
-        batch_rows=config["pca_batch_rows"],
     log:
         "results/logs/fit_pca/{model}.log",
     benchmark:
         "results/benchmarks/fit_pca/{model}.tsv"
+    conda:
+        ENV
     threads: config["threads"]
     resources:
         # measured at 416,314 x 2560: 1.8 GB (one 16k-row batch, Arrow buffers, two d x d sums)
         mem_mb=mem_mb(1200, 0.25),
         runtime=runtime_min(3, 6),
-    conda:
-        ENV
+    params:
+        variants=lambda wildcards: config["pca"][wildcards.model],
+        method=config["pca_method"],
+        batch_rows=config["pca_batch_rows"],
     script:
         "../../scripts/fit_pca.py"
 
@@ -45,18 +45,18 @@ rule reduce_pca:
         variants="results/pca/{model}/variants.tsv",
     output:
         reduced="results/pca/{model}/{pca}/reduced.npy",
-    params:
-        batch_rows=config["pca_batch_rows"],
     log:
         "results/logs/reduce_pca/{model}/{pca}.log",
     benchmark:
         "results/benchmarks/reduce_pca/{model}/{pca}.tsv"
+    conda:
+        ENV
     threads: config["threads"]
     resources:
         # measured at 416,314 x 2560 -> 250: 2.0 GB (a batch and the written memory map)
         mem_mb=mem_mb(1200, 0.3),
         runtime=runtime_min(2, 3),
-    conda:
-        ENV
+    params:
+        batch_rows=config["pca_batch_rows"],
     script:
         "../../scripts/reduce_pca.py"

@@ -23,20 +23,20 @@ rule build_site:
         pages=page_files(),
         outliers="results/report/outliers.html",
         files=directory("results/report/files"),
+    log:
+        "results/logs/build_site.log",
+    benchmark:
+        "results/benchmarks/build_site.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(600, 2),
+        runtime=runtime_min(5, 10),
     params:
         clusterings=clustering_files("{model}/{pca}/k{k}"),
         tables=list(site_tables()),
         root=images_root,
         seed=config["seed"],
-    log:
-        "results/logs/build_site.log",
-    benchmark:
-        "results/benchmarks/build_site.tsv"
-    threads: 1
-    resources:
-        mem_mb=mem_mb(600, 2),
-        runtime=runtime_min(5, 10),
-    conda:
-        ENV
     script:
         "../../scripts/build_site.py"

@@ -20,12 +20,12 @@ rule validate_clusterings:
         "results/logs/validate_clusterings.log",
     benchmark:
         "results/benchmarks/validate_clusterings.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=mem_mb(800, 4),
         runtime=runtime_min(5, 20),
-    conda:
-        ENV
     script:
         "../../scripts/validate_clusterings.py"
 
@@ -48,11 +48,11 @@ rule compare_clusterings:
         "results/logs/compare_clusterings.log",
     benchmark:
         "results/benchmarks/compare_clusterings.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=mem_mb(800, 4),
         runtime=runtime_min(5, 30),
-    conda:
-        ENV
     script:
         "../../scripts/compare_clusterings.py"
