@@ -26,6 +26,7 @@ include: "workflow/rules/validate.smk"
 include: "workflow/rules/labels.smk"
 include: "workflow/rules/outliers.smk"
 include: "workflow/rules/site.smk"
+include: "workflow/rules/map.smk"
 
 
 localrules:

@@ -14,8 +14,15 @@ from descluster.files import load_pickled_array
 pytestmark = pytest.mark.usefixtures("snakemake_available")
 
 # rules that gather every model's results: rerun whenever any model changes
-AGGREGATES = {"collect_kscan", "collect_suggested_k", "validate_clusterings", "compare_clusterings",
-              "score_outliers", "build_site", "all"}
+AGGREGATES = {"collect_kscan", "collect_suggested_k", "collect_labelling_effort",
+              "validate_clusterings", "compare_clusterings", "combine_outliers", "build_site", "all"}
+# every rule of one model's branch, from its descriptor file on
+MODEL_BRANCH = {"ingest_descriptors", "fit_pca", "reduce_pca", "scan_k", "summarize_kscan",
+                "plot_kscan", "plot_labelling_effort", "cluster_kmeans", "draw_cards",
+                "make_label_template", "summarize_model", "score_outliers", "layout_map",
+                "draw_map"}
+# per model-variant, but they show the combined outlier score of all models
+COMBINED_VIEWS = {"draw_map"}
 
 
 def planned_jobs(workdir, *args):
@@ -60,10 +67,26 @@ def test_changing_one_descriptor_file_reruns_only_that_model(finished_copy):
     array = load_pickled_array(path) * np.float32(1.01)
     path.write_bytes(pickle.dumps(array, protocol=4))
     jobs = planned_jobs(workdir, "--configfile", "config.yaml")
-    models = {wildcards["model"] for _, wildcards in jobs if "model" in wildcards}
+    models = {w["model"] for rule, w in jobs if "model" in w and rule not in COMBINED_VIEWS}
     assert models == {"vdc_color"}
-    assert {rule for rule, w in jobs if "model" not in w} <= AGGREGATES
+    # exactly the jobs that read the file, directly or through what it feeds
+    assert {rule for rule, w in jobs if "model" in w} == MODEL_BRANCH
+    assert {rule for rule, w in jobs if "model" not in w} == AGGREGATES
     assert ("ingest_descriptors", {"model": "vdc_color"}) in jobs
+
+
+def test_changing_the_ground_truth_reruns_exactly_what_reads_it(finished_copy):
+    workdir, _ = finished_copy
+    path = workdir / "results" / "demo" / "attributes.csv"
+    path.write_text(path.read_text().replace(",front,", ",rear,", 3))
+    jobs = planned_jobs(workdir, "--configfile", "config.yaml")
+    # purity per k is measured in the k-scan jobs (where every row is assigned anyway), and
+    # the final clusterings start from the scan's centroids: so all but the ingest and
+    # the PCA follow; not a descriptor is read again
+    rules = {rule for rule, _ in jobs}
+    assert rules == (MODEL_BRANCH | AGGREGATES | {"ingest_attributes"}) - {
+        "ingest_descriptors", "fit_pca", "reduce_pca", "layout_map"}
+    assert ("ingest_attributes", {}) in jobs
 
 
 def test_wider_k_range_adds_only_the_new_k(finished_copy):
@@ -76,4 +99,7 @@ def test_wider_k_range_adds_only_the_new_k(finished_copy):
     n_variants = sum(len(v) for v in config["pca"].values())
     assert len(scans) == n_variants and {w["k"] for w in scans} == {"6"}
     per_model = {rule for rule, w in jobs if rule != "scan_k" and "model" in w}
-    assert per_model <= {"summarize_kscan", "plot_kscan", "summarize_model"}
+    assert per_model <= MODEL_BRANCH - {"ingest_descriptors", "fit_pca", "reduce_pca", "layout_map"}
+    # a final clustering reruns only where the scan now covers its k: it starts from the
+    # scan's centroids there (osnet's k = 6)
+    assert {(w["model"], w["k"]) for rule, w in jobs if rule == "cluster_kmeans"} == {("osnet", "6")}

@@ -40,7 +40,8 @@ def test_every_page_and_link_exists(demo_run):
     report = workdir / "results" / "report"
     pages = sorted(report.glob("*.html"))
     n_clusterings = sum(len(config["pca"][m]) * len(config["kmeans"][m]) for m in config["kmeans"])
-    assert len(pages) == n_clusterings + 2  # + index and outliers
+    n_maps = sum(len(config["pca"][m]) for m in config["kmeans"] if config["kmeans"][m])
+    assert len(pages) == n_clusterings + n_maps + 2  # + index and outliers
     for page in pages:
         for link in local_links(page):
             assert (report / link).exists(), f"{page.name} links to missing {link}"

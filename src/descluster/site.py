@@ -24,7 +24,7 @@ from descluster.files import write_text_atomic
 
 FILES = "files"  # under the report folder: assets/, data/, thumbs/
 ASSETS = ("browser.css", "common.js", "tables.js", "labelfile.js", "clustering.js",
-          "outliers.js")
+          "outliers.js", "map.js", "map.css")
 THUMB = (160, 120)
 CHUNK = 500  # members per gallery data file
 OUTLIER_THUMBS = 300  # highest-ranked flagged images that get a thumbnail
@@ -208,6 +208,10 @@ def index_page(models, clusterings, tables, figures, page_dir):
         if mine:
             parts.append("<p>Clusterings: " + " ".join(
                 f"<a href=\"{page_name(c)}\">{html.escape(c)}</a>" for c in mine) + "</p>")
+            mapped = list(dict.fromkeys(c.split("/")[1] for c in mine))
+            parts.append("<p>Maps of all images: " + " ".join(
+                f"<a href=\"{html.escape(f'map_{model}_{v}.html')}\">{html.escape(v)}</a>"
+                for v in mapped) + "</p>")
     parts += ["<h2>Agreement between clusterings</h2>",
               _image(figures["agreement"], page_dir, "agreement heatmap")]
     if "labels" in tables:

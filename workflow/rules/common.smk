@@ -242,6 +242,16 @@ def images_root(wildcards, input):
     return input.thumbnails[0] if input.thumbnails else config["images"]["root"]
 
 
+def map_pages():
+    """The map page of every model-variant with final clusterings."""
+    return [
+        f"results/report/map_{model}_{pca}.html"
+        for model in MODELS
+        if config["kmeans"][model]
+        for pca in variants(model)
+    ]
+
+
 def model_outputs(model):
     """The outputs of one model's branch that its digest (results/summary/models/M.tsv) waits for."""
     return [
@@ -258,7 +268,7 @@ def all_targets():
         *[f"results/summary/models/{model}.tsv" for model in MODELS],
     ]
     if clustering_files(f"{CLUSTERS}/assignments.parquet"):
-        targets += ["results/report/index.html"]
+        targets += ["results/report/index.html", *map_pages()]
         targets += clustering_files("results/labels/templates/{model}_{pca}_k{k}.yaml")
         if config["attributes"]:
             targets += ["results/summary/validation.tsv", "results/summary/model_ranking.tsv"]

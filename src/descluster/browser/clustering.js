@@ -689,6 +689,14 @@
     render();
     if (doc) showSaved();
     document.addEventListener("keydown", pageKeys);
+    // marks made on a map page land in this page's storage entry: take them in
+    window.addEventListener("storage", function (event) {
+      if (event.key !== storageKey || event.newValue === null || !doc) return;
+      try {
+        var fresh = LF.parse(event.newValue, data.clustering);
+        if (sameClusters(fresh) && !otherSizes(fresh).length) { doc = fresh; render(); showSaved(); }
+      } catch (e) { /* not this run's: keep the page's own */ }
+    });
     var linked = infos[Number(location.hash.split("-")[1])];  // page.html#cluster-3
     if (linked !== undefined) focusCard(linked);
     window.addEventListener("hashchange", function () {

@@ -1,0 +1,25 @@
+"""Rule draw_map: the map page of one model-variant and its data scripts."""
+from descluster import map_page
+from descluster.step import run_step
+
+
+def main(smk):
+    map_page.draw_map(
+        layout_npy=smk.input.layout,
+        images_parquet=smk.input.images,
+        clusterings=[{"name": name, "assignments": assignments, "template": template}
+                     for name, assignments, template in zip(
+                         smk.params.clusterings, smk.input.assignments, smk.input.templates)],
+        attributes_parquet=(smk.input.ground_truth or [None])[0],
+        outliers_parquet=smk.input.outliers,
+        labels_parquet=(smk.input.labels or [None])[0],
+        images_root=smk.params.root,
+        model=smk.wildcards.model,
+        pca=smk.wildcards.pca,
+        out_page=smk.output.page,
+        out_data=smk.output.data,
+        out_paths=smk.output.paths,
+    )
+
+
+run_step(snakemake, main)  # noqa: F821 - injected by Snakemake

@@ -1,0 +1,767 @@
+/* descluster browser: the map of every image of one model and variant. A canvas with all
+ * points (no sample), coloured by any clustering, ground-truth attribute, propagated label
+ * or outlier score; hover shows the picture and path, a click opens the image view; a box
+ * or lasso selection lists the images and marks them in a clustering's label file, in the
+ * browser storage its page uses (its next download includes them). */
+(function () {
+  "use strict";
+  var DC = window.DC, LF = DC.labelfile, el = DC.el;
+  var MARKS = [["b", "bad image", "outlier"], ["n", "not this cluster", "not_cluster"]];
+  var PER_PAGE = 60;  // selected images listed per page
+  var LEGEND_MAX = 80;  // legend entries shown
+  var MAX_MARK = 20000;  // images one action marks at most (the label file stays readable)
+  var GRID = 256;  // hover index: GRID x GRID cells over the uint16 coordinates
+  var HOVER_PX = 6;  // a point this close to the pointer (CSS pixels) is under it
+  var COORD = 65535;
+  var FIXED = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+               "#17becf", "#bcbd22", "#393b79", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
+               "#c5b0d5", "#c49c94", "#f7b6d2", "#9edae5", "#dbdb8d", "#637939"];
+  var UNKNOWN = "#d0d0d0", OTHER = "#8f8f8f";
+  var RAMP = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"];  // low -> high score
+
+  var data, n, xs, ys, paths = null, grid, drawOrder;
+  var colourings = [], current = null, selected, nSelected = 0;
+  var canvas, ctx, image, pixels, width = 0, height = 0, dpr = 1;
+  var view = {scale: 1, tx: 0, ty: 0, zoom: 1}, drag = null, hovered = -1;
+  var ui = {}, listPage = 0, chosen = null;
+
+  /* ---- decoding ------------------------------------------------------------------- */
+  function bytes(b64) {
+    var text = atob(b64), out = new Uint8Array(text.length);
+    for (var i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+    return out;
+  }
+
+  function typed(b64, size) {
+    var raw = bytes(b64);
+    return size === 2 ? new Uint16Array(raw.buffer, 0, raw.length / 2) : raw;
+  }
+
+  function codesOf(c) {
+    if (!c.decoded) c.decoded = typed(c.codes, c.bytes);
+    return c.decoded;
+  }
+
+  /* ---- colours (ImageData words: 0xAABBGGRR on little-endian machines) ----------- */
+  function rgb(hex) {
+    return [parseInt(hex.slice(1, 3), 16), parseInt(hex.slice(3, 5), 16), parseInt(hex.slice(5, 7), 16)];
+  }
+
+  function word(c, fade) {
+    var r = c[0], g = c[1], b = c[2];
+    if (fade) {  // most of the way to white: unselected points under a selection
+      r = Math.round(255 - (255 - r) * 0.2); g = Math.round(255 - (255 - g) * 0.2);
+      b = Math.round(255 - (255 - b) * 0.2);
+    }
+    return (0xff000000 | (b << 16) | (g << 8) | r) >>> 0;
+  }
+
+  function hex(c) {
+    return "#" + c.map(function (v) { return ("0" + v.toString(16)).slice(-2); }).join("");
+  }
+
+  function categoricalColour(value, index) {
+    if (value === "") return rgb(UNKNOWN);
+    if (index < FIXED.length) return rgb(FIXED[index]);
+    var hue = (index * 137.508) % 360, light = index % 2 ? 0.42 : 0.6, sat = 0.65;
+    var k = function (m) { return (m + hue / 30) % 12; };
+    var a = sat * Math.min(light, 1 - light);
+    return [8, 4, 0].map(function (m) {
+      var v = light - a * Math.max(-1, Math.min(k(m) - 3, 9 - k(m), 1));
+      return Math.round(255 * v);
+    });
+  }
+
+  function rampColour(t) {
+    var at = t * (RAMP.length - 1), i = Math.min(RAMP.length - 2, Math.floor(at)), f = at - i;
+    var a = rgb(RAMP[i]), b = rgb(RAMP[i + 1]);
+    return [0, 1, 2].map(function (j) { return Math.round(a[j] + (b[j] - a[j]) * f); });
+  }
+
+  /* Per code: its colour, as [r, g, b]; categorical values in legend order, 'other' last. */
+  function palette(c) {
+    if (c.palette) return c.palette;
+    var list = [];
+    if (c.kind === "score") {
+      for (var s = 0; s < 256; s++) list.push(rampColour(s / 255));
+    } else {
+      var known = 0;
+      c.values.forEach(function (v) { list.push(categoricalColour(v, v === "" ? -1 : known++)); });
+      list.push(rgb(OTHER));
+    }
+    c.palette = list;
+    c.words = new Uint32Array(list.map(function (x) { return word(x, false); }));
+    c.faded = new Uint32Array(list.map(function (x) { return word(x, true); }));
+    return list;
+  }
+
+  /* Points are drawn in a fixed shuffled order (no cluster hides another by position in the
+   * file); by score, highest last, so that outliers stay on top. */
+  function shuffled() {
+    var order = new Uint32Array(n), state = 2463534242;
+    for (var i = 0; i < n; i++) order[i] = i;
+    for (var j = n - 1; j > 0; j--) {
+      state ^= state << 13; state >>>= 0; state ^= state >>> 17; state ^= state << 5; state >>>= 0;
+      var k = state % (j + 1), t = order[j];
+      order[j] = order[k]; order[k] = t;
+    }
+    return order;
+  }
+
+  function orderFor(c) {
+    if (c.kind !== "score") return drawOrder;
+    if (c.order) return c.order;
+    var codes = codesOf(c), counts = new Uint32Array(257), out = new Uint32Array(n);
+    for (var i = 0; i < n; i++) counts[codes[i] + 1]++;
+    for (var s = 1; s < 257; s++) counts[s] += counts[s - 1];
+    for (var j = 0; j < n; j++) { var p = drawOrder[j]; out[counts[codes[p]]++] = p; }
+    c.order = out;
+    return out;
+  }
+
+  /* ---- the hover index ------------------------------------------------------------ */
+  function buildGrid() {
+    var shift = 16 - Math.log2(GRID), starts = new Uint32Array(GRID * GRID + 1);
+    var cell = new Uint32Array(n), items = new Uint32Array(n);
+    for (var i = 0; i < n; i++) {
+      cell[i] = (ys[i] >> shift) * GRID + (xs[i] >> shift);
+      starts[cell[i] + 1]++;
+    }
+    for (var c = 1; c <= GRID * GRID; c++) starts[c] += starts[c - 1];
+    var fill = starts.slice(0, GRID * GRID);
+    for (var j = 0; j < n; j++) items[fill[cell[j]]++] = j;
+    return {shift: shift, starts: starts, items: items};
+  }
+
+  /* Index of the point nearest the screen position (device pixels), or -1. */
+  function pointAt(sx, sy) {
+    var dx = (sx - view.tx) / view.scale, dy = (sy - view.ty) / view.scale;
+    var radius = HOVER_PX * dpr / view.scale, best = -1, bestD = radius * radius;
+    var size = 1 << grid.shift;
+    var x0 = Math.max(0, Math.floor((dx - radius) / size)), x1 = Math.min(GRID - 1, Math.floor((dx + radius) / size));
+    var y0 = Math.max(0, Math.floor((dy - radius) / size)), y1 = Math.min(GRID - 1, Math.floor((dy + radius) / size));
+    for (var gy = y0; gy <= y1; gy++) {
+      for (var gx = x0; gx <= x1; gx++) {
+        var cell = gy * GRID + gx;
+        for (var at = grid.starts[cell]; at < grid.starts[cell + 1]; at++) {
+          var i = grid.items[at], ex = xs[i] - dx, ey = ys[i] - dy, d = ex * ex + ey * ey;
+          if (d <= bestD) { bestD = d; best = i; }
+        }
+      }
+    }
+    return best;
+  }
+
+  /* ---- drawing -------------------------------------------------------------------- */
+  function resize() {
+    dpr = window.devicePixelRatio || 1;
+    var box = ui.box.getBoundingClientRect();
+    var w = Math.max(200, Math.round(box.width * dpr)), h = Math.max(200, Math.round(box.height * dpr));
+    if (w === width && h === height) return false;
+    var first = width === 0;
+    width = canvas.width = w; height = canvas.height = h;
+    image = ctx.createImageData(width, height);
+    pixels = new Uint32Array(image.data.buffer);
+    if (first) resetView(); else paint();
+    return true;
+  }
+
+  /* The whole map: the points' bounding box, centred, with a margin. */
+  function resetView() {
+    var minX = COORD, maxX = 0, minY = COORD, maxY = 0;
+    for (var i = 0; i < n; i++) {
+      if (xs[i] < minX) minX = xs[i];
+      if (xs[i] > maxX) maxX = xs[i];
+      if (ys[i] < minY) minY = ys[i];
+      if (ys[i] > maxY) maxY = ys[i];
+    }
+    view.zoom = 1;
+    view.scale = 0.96 * Math.min(width / (maxX - minX + 1), height / (maxY - minY + 1));
+    view.tx = (width - (minX + maxX) * view.scale) / 2;
+    view.ty = (height - (minY + maxY) * view.scale) / 2;
+    paint();
+  }
+
+  function pointSize() {
+    var base = 0.3 * Math.sqrt(width * height / Math.max(n, 1));
+    return Math.max(1, Math.min(8, Math.round(base * Math.sqrt(view.zoom))));
+  }
+
+  function plot(i, colour, size) {
+    var px = (xs[i] * view.scale + view.tx) | 0, py = (ys[i] * view.scale + view.ty) | 0;
+    if (px < 0 || py < 0 || px >= width || py >= height) return 0;
+    if (size === 1) { pixels[py * width + px] = colour; return 1; }
+    var x0 = Math.max(0, px - (size >> 1)), y0 = Math.max(0, py - (size >> 1));
+    var x1 = Math.min(width, x0 + size), y1 = Math.min(height, y0 + size);
+    for (var y = y0; y < y1; y++) pixels.fill(colour, y * width + x0, y * width + x1);
+    return 1;
+  }
+
+  function paint() {
+    if (!width) return;
+    var c = current, codes = codesOf(c), order = orderFor(c), size = pointSize();
+    palette(c);
+    pixels.fill(0xffffffff);
+    var words = nSelected ? c.faded : c.words, painted = 0, i, j;
+    for (j = 0; j < n; j++) { i = order[j]; painted += plot(i, words[codes[i]], size); }
+    if (nSelected) {
+      for (j = 0; j < n; j++) { i = order[j]; if (selected[i]) plot(i, c.words[codes[i]], size); }
+    }
+    canvas.setAttribute("data-painted", String(painted));
+    overlay();
+  }
+
+  /* The painted points, then what is drawn over them: the box or lasso being drawn, the
+   * point under the pointer. */
+  function overlay() {
+    ctx.putImageData(image, 0, 0);
+    ctx.lineWidth = Math.max(1, dpr);
+    if (drag && drag.mode === "box" && drag.moved) {
+      ctx.strokeStyle = "#000";
+      ctx.setLineDash([4 * dpr, 3 * dpr]);
+      ctx.strokeRect(drag.x0, drag.y0, drag.x - drag.x0, drag.y - drag.y0);
+      ctx.setLineDash([]);
+    } else if (drag && drag.mode === "lasso" && drag.points.length > 1) {
+      ctx.strokeStyle = "#000";
+      ctx.beginPath();
+      drag.points.forEach(function (p, k) { if (k) ctx.lineTo(p[0], p[1]); else ctx.moveTo(p[0], p[1]); });
+      ctx.closePath();
+      ctx.stroke();
+    }
+    if (hovered >= 0) {
+      ctx.strokeStyle = "#000";
+      ctx.beginPath();
+      ctx.arc(xs[hovered] * view.scale + view.tx, ys[hovered] * view.scale + view.ty,
+              4 * dpr, 0, 2 * Math.PI);
+      ctx.stroke();
+    }
+  }
+
+  var scheduled = false;
+  function later(what) {
+    if (scheduled) return;
+    scheduled = true;
+    window.requestAnimationFrame(function () { scheduled = false; what(); });
+  }
+
+  /* ---- selecting ------------------------------------------------------------------ */
+  function toData(sx, sy) { return [(sx - view.tx) / view.scale, (sy - view.ty) / view.scale]; }
+
+  function select(test, add) {
+    if (!add) { selected.fill(0); nSelected = 0; }
+    for (var i = 0; i < n; i++) {
+      if (!selected[i] && test(i)) { selected[i] = 1; nSelected++; }
+    }
+    listPage = 0;
+    paint();
+    showSelection();
+  }
+
+  function selectBox(a, b, add) {
+    var p = toData(Math.min(a[0], b[0]), Math.min(a[1], b[1]));
+    var q = toData(Math.max(a[0], b[0]), Math.max(a[1], b[1]));
+    select(function (i) { return xs[i] >= p[0] && xs[i] <= q[0] && ys[i] >= p[1] && ys[i] <= q[1]; }, add);
+  }
+
+  function selectLasso(points, add) {
+    if (points.length < 3) return;
+    var poly = points.map(function (p) { return toData(p[0], p[1]); });
+    var minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+    poly.forEach(function (p) {
+      minX = Math.min(minX, p[0]); maxX = Math.max(maxX, p[0]);
+      minY = Math.min(minY, p[1]); maxY = Math.max(maxY, p[1]);
+    });
+    select(function (i) {
+      var x = xs[i], y = ys[i], inside = false;
+      if (x < minX || x > maxX || y < minY || y > maxY) return false;
+      for (var a = 0, b = poly.length - 1; a < poly.length; b = a++) {
+        if ((poly[a][1] > y) !== (poly[b][1] > y) &&
+            x < (poly[b][0] - poly[a][0]) * (y - poly[a][1]) / (poly[b][1] - poly[a][1]) + poly[a][0]) {
+          inside = !inside;
+        }
+      }
+      return inside;
+    }, add);
+  }
+
+  function clearSelection() {
+    if (!nSelected) return;
+    selected.fill(0); nSelected = 0;
+    paint();
+    showSelection();
+  }
+
+  function selectedRows() {
+    var rows = [];
+    for (var i = 0; i < n; i++) if (selected[i]) rows.push(i);
+    return rows;
+  }
+
+  /* ---- the label files: the clustering pages' storage ---------------------------- */
+  function storageKey(name) { return "descluster:" + data.run + ":" + name; }
+
+  /* The label document of a clustering as its page would start from: what this browser
+   * keeps for it, else its template. Throws with a message the page shows. */
+  function loadDoc(clustering) {
+    var template = LF.parse(clustering.template, clustering.name), kept = null;
+    try { kept = window.localStorage.getItem(storageKey(clustering.name)); } catch (e) {
+      throw new Error("this browser keeps nothing for these pages, so marks cannot reach " +
+                      "the label file; mark the images on the clustering page's image view");
+    }
+    if (kept === null) return template;
+    var doc = LF.parse(kept, clustering.name);
+    var fits = doc.clusters.length === template.clusters.length &&
+      doc.clusters.every(function (c, i) {
+        return c.id === template.clusters[i].id && c.size === template.clusters[i].size;
+      });
+    if (!fits) {
+      throw new Error("the labels this browser keeps for " + clustering.name + " are not this " +
+                      "run's: open its page first");
+    }
+    return doc;
+  }
+
+  function saveDoc(clustering, doc) {
+    try {
+      window.localStorage.setItem(storageKey(clustering.name), LF.serialize(doc));
+    } catch (e) {
+      throw new Error("this browser refused to keep the label file (storage full?)");
+    }
+  }
+
+  function imageIndex(doc) {
+    var index = {};
+    doc.images.forEach(function (image) { index[image.path] = image; });
+    return index;
+  }
+
+  function isEmpty(image) {
+    return !image.outlier && !image.not_cluster && !image.note &&
+      !Object.keys(image.values).some(function (a) { return image.values[a]; });
+  }
+
+  /* Set (or with name null clear) a mark on images; returns how many changed. */
+  function mark(clustering, list, name, value) {
+    var doc = loadDoc(clustering), index = imageIndex(doc), changed = 0;
+    list.forEach(function (path) {
+      var image = index[path];
+      if (!image && !value) return;
+      if (!image) {
+        image = index[path] = {path: path, values: {}, note: "", outlier: false, not_cluster: false};
+        doc.images.push(image);
+      }
+      var names = name ? [name] : MARKS.map(function (k) { return k[2]; });
+      names.forEach(function (f) { if (!!image[f] !== value) { image[f] = value; changed++; } });
+    });
+    doc.images = doc.images.filter(function (image) { return !isEmpty(image); });
+    saveDoc(clustering, doc);
+    return changed;
+  }
+
+  function status(text, isError, link) {
+    ui.status.textContent = text;
+    ui.status.className = isError ? "status error" : "status";
+    ui.status.setAttribute("role", isError ? "alert" : "status");
+    if (link) {
+      ui.status.appendChild(document.createTextNode(" "));
+      ui.status.appendChild(el("a", {href: link.page, text: "open " + link.name}));
+    }
+  }
+
+  function markSelection(name, value, what) {
+    if (!chosen) return;
+    if (!paths) { status("The image paths are still loading; try again in a moment.", true); return; }
+    if (!nSelected) { status("Select images first (box: b, lasso: l).", true); return; }
+    if (value && nSelected > MAX_MARK) {
+      status(nSelected + " images are selected; mark at most " + MAX_MARK + " at once (name " +
+             "their clusters on the clustering page instead).", true);
+      return;
+    }
+    try {
+      var changed = mark(chosen, selectedRows().map(function (i) { return paths[i]; }), name, value);
+      status(nSelected + " selected image(s) " + what + " in the label file of " + chosen.name +
+             " (" + changed + " change(s)), kept in this browser: its page's next download " +
+             "includes them.", false, chosen);
+    } catch (e) {
+      status(e.message, true);
+    }
+  }
+
+  /* ---- the image view ------------------------------------------------------------- */
+  function describe(i) {
+    var info = [["image row", String(i)]];
+    colourings.forEach(function (c) {
+      var code = codesOf(c)[i];
+      if (c.kind === "score") info.push([c.name, "percentile " + Math.round(100 * code / 255)]);
+      else {
+        var value = code < c.values.length ? c.values[code] : "(other)";
+        info.push([c.group === "clustering" ? c.name + " cluster" : c.name + " (" + c.group + ")",
+                   value === "" ? "(unknown)" : value]);
+      }
+    });
+    return info;
+  }
+
+  function viewOptions(onClose) {
+    return {
+      data: data, onClose: onClose,
+      info: function (item) { return describe(item.row); },
+      marks: chosen ? {
+        keys: MARKS,
+        get: function (item) {
+          try { return imageIndex(loadDoc(chosen))[item.path] || {}; } catch (e) { return {}; }
+        },
+        toggle: function (item, name) {
+          try {
+            var now = !(imageIndex(loadDoc(chosen))[item.path] || {})[name];
+            mark(chosen, [item.path], name, now);
+            status(item.path + ": " + (now ? "" : "no longer ") + "marked '" + name + "' in the " +
+                   "label file of " + chosen.name + ".", false, chosen);
+          } catch (e) { status(e.message, true); }
+        },
+        describe: function () { return "Marks go into the label file of " + chosen.name + "."; }
+      } : null
+    };
+  }
+
+  function openRows(rows, index, onClose) {
+    if (!paths) { status("The image paths are still loading; try again in a moment.", true); return; }
+    var items = rows.map(function (i) { return {path: paths[i], row: i}; });
+    DC.openView(items, index, viewOptions(onClose || function () { canvas.focus(); }));
+  }
+
+  /* ---- the hover tip -------------------------------------------------------------- */
+  function showTip(i, cssX, cssY) {
+    if (i < 0) { ui.tip.hidden = true; return; }
+    var c = current, code = codesOf(c)[i], value;
+    if (c.kind === "score") value = c.name + ": percentile " + Math.round(100 * code / 255);
+    else {
+      value = code < c.values.length ? c.values[code] : "(other)";
+      value = (c.group === "clustering" ? "cluster " : c.name + ": ") + (value === "" ? "(unknown)" : value);
+    }
+    var path = paths ? paths[i] : null;
+    var url = path ? DC.originalUrl(data.imageRoot, path) : null;
+    if (url) {
+      if (ui.tipImg.getAttribute("data-path") !== path) {
+        ui.tipImg.hidden = false;
+        ui.tipImg.src = url;
+        ui.tipImg.setAttribute("data-path", path);
+      }
+    } else ui.tipImg.hidden = true;
+    ui.tipPath.textContent = path || "image row " + i + " (paths loading\u2026)";
+    ui.tipValue.textContent = value;
+    ui.tip.hidden = false;
+    var box = ui.box.getBoundingClientRect();
+    var left = cssX + 14, top = cssY + 14;
+    if (left + 240 > box.width) left = Math.max(0, cssX - 254);
+    if (top + 200 > box.height) top = Math.max(0, cssY - 214);
+    ui.tip.style.left = left + "px";
+    ui.tip.style.top = top + "px";
+  }
+
+  /* ---- pointer and keys ----------------------------------------------------------- */
+  function position(event) {
+    var r = canvas.getBoundingClientRect();
+    return {cssX: event.clientX - r.left, cssY: event.clientY - r.top,
+            x: (event.clientX - r.left) * dpr, y: (event.clientY - r.top) * dpr};
+  }
+
+  function setMode(mode) {
+    ui.mode = mode;
+    Object.keys(ui.modes).forEach(function (m) {
+      ui.modes[m].setAttribute("aria-pressed", String(m === mode));
+      ui.modes[m].className = m === mode ? "mode on" : "mode";
+    });
+    canvas.setAttribute("data-mode", mode);
+  }
+
+  function pointerDown(event) {
+    if (event.button !== 0) return;
+    var p = position(event);
+    canvas.setPointerCapture(event.pointerId);
+    drag = {mode: ui.mode, x0: p.x, y0: p.y, x: p.x, y: p.y, tx: view.tx, ty: view.ty,
+            moved: false, points: [[p.x, p.y]], add: event.shiftKey};
+  }
+
+  function pointerMove(event) {
+    var p = position(event);
+    if (!drag) {
+      var i = pointAt(p.x, p.y);
+      if (i !== hovered) { hovered = i; later(overlay); }
+      showTip(i, p.cssX, p.cssY);
+      return;
+    }
+    if (Math.abs(p.x - drag.x0) + Math.abs(p.y - drag.y0) > 3 * dpr) drag.moved = true;
+    drag.x = p.x; drag.y = p.y;
+    ui.tip.hidden = true;
+    hovered = -1;
+    if (drag.mode === "pan") {
+      view.tx = drag.tx + p.x - drag.x0;
+      view.ty = drag.ty + p.y - drag.y0;
+      later(paint);
+    } else {
+      var last = drag.points[drag.points.length - 1];
+      if (Math.abs(p.x - last[0]) + Math.abs(p.y - last[1]) >= 3 * dpr) drag.points.push([p.x, p.y]);
+      later(overlay);
+    }
+  }
+
+  function pointerUp(event) {
+    if (!drag) return;
+    var d = drag, p = position(event);
+    drag = null;
+    if (!d.moved) {
+      overlay();
+      var i = pointAt(p.x, p.y);
+      if (i >= 0) openRows([i], 0);
+      else if (d.mode !== "pan" && !d.add) clearSelection();
+      return;
+    }
+    if (d.mode === "box") selectBox([d.x0, d.y0], [p.x, p.y], d.add);
+    else if (d.mode === "lasso") selectLasso(d.points, d.add);
+    else paint();
+  }
+
+  function zoom(factor, sx, sy) {
+    var next = Math.max(0.5, Math.min(400, view.zoom * factor));
+    factor = next / view.zoom;
+    view.zoom = next;
+    view.tx = sx - (sx - view.tx) * factor;
+    view.ty = sy - (sy - view.ty) * factor;
+    view.scale *= factor;
+    later(paint);
+  }
+
+  function wheel(event) {
+    event.preventDefault();
+    var p = position(event);
+    zoom(Math.exp(-event.deltaY * 0.0015), p.x, p.y);
+  }
+
+  function keys(event) {
+    if (DC.viewOpen() || event.ctrlKey || event.metaKey || event.altKey) return;
+    var tag = event.target.tagName;
+    if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA") return;
+    var key = event.key;
+    if (key === "p") setMode("pan");
+    else if (key === "b") setMode("box");
+    else if (key === "l") setMode("lasso");
+    else if (key === "Escape") clearSelection();
+    else if (key === "+" || key === "=") zoom(1.5, width / 2, height / 2);
+    else if (key === "-") zoom(1 / 1.5, width / 2, height / 2);
+    else if (key === "0") resetView();
+    else return;
+    event.preventDefault();
+  }
+
+  /* ---- toolbar, legend, selection panel ------------------------------------------- */
+  function buildToolbar() {
+    var root = document.getElementById("mapbar");
+    ui.colour = el("select", {id: "colourby", "aria-label": "colour by"});
+    var groups = {};
+    colourings.forEach(function (c, index) {
+      if (!groups[c.group]) {
+        groups[c.group] = el("optgroup", {label: c.group});
+        ui.colour.appendChild(groups[c.group]);
+      }
+      groups[c.group].appendChild(el("option", {value: String(index), text: c.name}));
+    });
+    ui.colour.addEventListener("change", function () {
+      current = colourings[Number(ui.colour.value)];
+      paint();
+      showLegend();
+    });
+    ui.modes = {};
+    var modeButtons = [["pan", "pan (p)"], ["box", "box select (b)"], ["lasso", "lasso (l)"]]
+      .map(function (m) {
+        var button = el("button", {type: "button", className: "mode", text: m[1]});
+        button.setAttribute("data-mode", m[0]);
+        button.addEventListener("click", function () { setMode(m[0]); canvas.focus(); });
+        ui.modes[m[0]] = button;
+        return button;
+      });
+    var reset = el("button", {type: "button", text: "whole map (0)"});
+    reset.addEventListener("click", resetView);
+    root.appendChild(el("div", {className: "toolbar-row"}, [
+      el("label", {}, ["colour by ", ui.colour])].concat(modeButtons).concat([
+      reset, el("span", {className: "count", text: n.toLocaleString("en") + " images"})])));
+    root.appendChild(el("p", {className: "help", text: "drag: pan, box or lasso (Shift adds to " +
+      "the selection) \u00b7 wheel or + -: zoom \u00b7 click a point: open it \u00b7 Esc: clear " +
+      "the selection"}));
+  }
+
+  function showLegend() {
+    var root = ui.legend, c = current;
+    root.textContent = "";
+    root.appendChild(el("h2", {text: c.name}));
+    root.appendChild(el("p", {className: "meta", text: c.group}));
+    var colours = palette(c);
+    if (c.kind === "score") {
+      var stops = RAMP.map(function (h, k) { return h + " " + Math.round(100 * k / (RAMP.length - 1)) + "%"; });
+      root.appendChild(el("div", {className: "ramp", style: "background:linear-gradient(to right," +
+                                                            stops.join(",") + ")"}));
+      var ticks = el("dl", {className: "ticks"});
+      c.ticks.forEach(function (t) {
+        ticks.appendChild(el("dt", {text: t[0] === 1 ? "max" : "percentile " + Math.round(100 * t[0])}));
+        ticks.appendChild(el("dd", {text: DC.num(t[1])}));
+      });
+      root.appendChild(ticks);
+      root.appendChild(el("p", {className: "help", text: "Highest scores are drawn on top."}));
+      return;
+    }
+    var list = el("ul", {className: "entries"});
+    var entries = c.values.map(function (v, code) { return [code, v, c.counts[code]]; });
+    if (c.other) entries.push([c.values.length, null, c.other]);
+    entries.slice(0, LEGEND_MAX).forEach(function (e) {
+      var label = e[1] === null ? "(other values)" : e[1] === "" ? "(unknown)" :
+        (c.group === "clustering" ? "cluster " : "") + e[1];
+      var button = el("button", {type: "button", className: "entry",
+                                 title: "select these images (Shift adds)"}, [
+        el("span", {className: "swatch", style: "background:" + hex(colours[e[0]])}),
+        el("span", {className: "value", text: label}),
+        el("span", {className: "n", text: String(e[2])})]);
+      button.setAttribute("data-code", String(e[0]));
+      button.addEventListener("click", function (event) {
+        var codes = codesOf(c), code = e[0];
+        select(function (i) { return codes[i] === code; }, event.shiftKey);
+      });
+      list.appendChild(el("li", {}, [button]));
+    });
+    root.appendChild(list);
+    if (entries.length > LEGEND_MAX) {
+      root.appendChild(el("p", {className: "meta", text: (entries.length - LEGEND_MAX) +
+                                " more values (most frequent shown)"}));
+    }
+  }
+
+  function buildSelection() {
+    var root = document.getElementById("selection");
+    ui.count = el("h2", {id: "selected-count"});
+    ui.clustering = el("select", {id: "markin", "aria-label": "label file to mark in"});
+    data.clusterings.forEach(function (c, i) {
+      ui.clustering.appendChild(el("option", {value: String(i), text: c.name}));
+    });
+    chosen = data.clusterings[0] || null;
+    ui.clustering.addEventListener("change", function () {
+      chosen = data.clusterings[Number(ui.clustering.value)];
+    });
+    var buttons = [["mark-bad", "mark bad", "outlier", true, "marked bad"],
+                   ["mark-notcluster", "mark not this cluster", "not_cluster", true,
+                    "marked 'not this cluster'"],
+                   ["unmark", "remove their marks", null, false, "unmarked"]]
+      .map(function (b) {
+        var button = el("button", {type: "button", id: b[0], text: b[1]});
+        button.addEventListener("click", function () { markSelection(b[2], b[3], b[4]); });
+        return button;
+      });
+    var clear = el("button", {type: "button", text: "clear selection (Esc)"});
+    clear.addEventListener("click", clearSelection);
+    ui.status = el("p", {id: "status", className: "status", role: "status"});
+    ui.prev = el("button", {type: "button", text: "\u2190 previous"});
+    ui.next = el("button", {type: "button", text: "next \u2192"});
+    ui.where = el("span", {className: "count"});
+    ui.prev.addEventListener("click", function () { listPage--; showSelection(); });
+    ui.next.addEventListener("click", function () { listPage++; showSelection(); });
+    ui.grid = el("div", {className: "tilegrid gallery-grid", id: "selected-tiles"});
+    ui.grid.addEventListener("keydown", DC.gridKeys);
+    var marking = chosen ? [el("label", {}, ["in the label file of ", ui.clustering])]
+      .concat(buttons) : [el("span", {className: "meta", text: "no clustering to mark in"})];
+    root.appendChild(ui.count);
+    root.appendChild(el("div", {className: "tablebar"}, marking.concat([clear])));
+    root.appendChild(ui.status);
+    root.appendChild(el("div", {className: "tablebar"}, [ui.prev, ui.next, ui.where]));
+    root.appendChild(ui.grid);
+    showSelection();
+  }
+
+  function showSelection() {
+    ui.count.textContent = nSelected ? nSelected.toLocaleString("en") + " images selected" :
+      "No images selected";
+    document.body.setAttribute("data-selected", String(nSelected));
+    ui.grid.textContent = "";
+    var rows = nSelected ? selectedRows() : [];
+    var pages = Math.max(1, Math.ceil(rows.length / PER_PAGE));
+    listPage = Math.max(0, Math.min(listPage, pages - 1));
+    ui.prev.disabled = listPage === 0;
+    ui.next.disabled = listPage + 1 >= pages;
+    ui.prev.hidden = ui.next.hidden = ui.where.hidden = !rows.length;
+    ui.where.textContent = "page " + (listPage + 1) + " of " + pages;
+    if (!rows.length) return;
+    if (!paths) { ui.grid.textContent = "Loading the image paths\u2026"; return; }
+    var first = listPage * PER_PAGE, shown = rows.slice(first, first + PER_PAGE);
+    shown.forEach(function (i, at) {
+      var tile = DC.tile(data, {path: paths[i], caption: paths[i].split("/").pop()}, function () {
+        openRows(shown, at, function (k) {
+          var tiles = ui.grid.querySelectorAll(".tile");
+          if (tiles[k]) tiles[k].focus();
+        });
+      });
+      ui.grid.appendChild(tile);
+    });
+  }
+
+  /* ---- the paths, loaded after the first paint ------------------------------------ */
+  function loadPaths() {
+    DC.loadChunk(data.paths, data.pathsName, function (chunk) {
+      var prefix = bytes(chunk.prefix), rest = chunk.rest, out = new Array(n), previous = "";
+      for (var i = 0; i < n; i++) {
+        previous = previous.slice(0, prefix[i]) + rest[i];
+        out[i] = previous;
+      }
+      paths = out;
+      document.body.setAttribute("data-paths", "loaded");
+      showSelection();
+    }, function (url) {
+      status("The image paths (" + url + ") could not be loaded: has results/report been moved?", true);
+    });
+  }
+
+  /* ---- start ---------------------------------------------------------------------- */
+  document.addEventListener("DOMContentLoaded", function () {
+    data = DC.pageData;
+    var loading = document.getElementById("noscript");
+    if (!data) {
+      loading.textContent = "The map's data could not be loaded: has results/report been moved " +
+        "without its map_*.js files?";
+      loading.className = "warn";
+      return;
+    }
+    loading.remove();
+    n = data.n;
+    xs = typed(data.x, 2);
+    ys = typed(data.y, 2);
+    selected = new Uint8Array(n);
+    drawOrder = shuffled();
+    colourings = data.colourings;
+    current = colourings[0];
+    canvas = document.getElementById("map");
+    ctx = canvas.getContext("2d");
+    ui.box = document.getElementById("mapbox");
+    ui.legend = document.getElementById("legend");
+    ui.tipImg = el("img", {alt: ""});
+    ui.tipImg.setAttribute("data-fallback", "");  // a missing picture is not an error here
+    ui.tipImg.addEventListener("error", function () { ui.tipImg.hidden = true; });
+    ui.tipPath = el("p", {className: "tip-path"});
+    ui.tipValue = el("p", {className: "tip-value"});
+    ui.tip = document.getElementById("tip");
+    [ui.tipImg, ui.tipPath, ui.tipValue].forEach(function (node) { ui.tip.appendChild(node); });
+    buildToolbar();
+    setMode("pan");
+    showLegend();
+    resize();
+    document.body.setAttribute("data-first-paint-ms", String(Math.round(window.performance.now())));
+    buildSelection();
+    grid = buildGrid();
+    canvas.addEventListener("pointerdown", pointerDown);
+    canvas.addEventListener("pointermove", pointerMove);
+    canvas.addEventListener("pointerup", pointerUp);
+    canvas.addEventListener("pointerleave", function () {
+      if (drag) return;
+      hovered = -1; ui.tip.hidden = true; later(overlay);
+    });
+    canvas.addEventListener("wheel", wheel, {passive: false});
+    document.addEventListener("keydown", keys);
+    window.addEventListener("resize", function () { later(resize); });
+    window.setTimeout(loadPaths, 0);
+  });
+})();

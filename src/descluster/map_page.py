@@ -1,0 +1,271 @@
+"""The map page of one (model, PCA variant): every image as a point, in the offline browser.
+
+The page (``results/report/map_{model}_{pca}.html``) is drawn by ``browser/map.js`` from
+two data scripts beside it (``file://`` pages may load scripts, not fetch files):
+``map_{model}_{pca}.js`` with the coordinates and every colouring, packed (uint16
+coordinates, uint8/uint16 codes, base64), loaded with the page; and
+``map_{model}_{pca}_paths.js`` with the image paths (front-coded), added after the
+first paint.
+"""
+
+import base64
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from descluster import site
+from descluster.errors import InputError
+from descluster.files import write_text_atomic
+
+log = logging.getLogger(__name__)
+
+COORD_MAX = 65535  # coordinates are quantised to uint16
+MAX_VALUES = 1000  # distinct values of one colouring; rarer ones are drawn as 'other'
+SCORE_LEVELS = 256  # outlier scores are coloured by their percentile, in 256 steps
+SCORE_TICKS = (0.0, 0.5, 0.9, 0.99, 1.0)  # percentiles the legend gives the score of
+
+
+def pack(array, dtype):
+    """Base64 of ``array`` as little-endian ``dtype`` (what the page reads with typed arrays)."""
+    return base64.b64encode(np.ascontiguousarray(array, dtype=np.dtype(dtype).newbyteorder("<"))
+                            .tobytes()).decode("ascii")
+
+
+def unpack(text, dtype):
+    """The array :func:`pack` packed."""
+    return np.frombuffer(base64.b64decode(text), dtype=np.dtype(dtype).newbyteorder("<"))
+
+
+def quantise(layout):
+    """(n, 2) coordinates in [0, 1] -> (x, y) uint16 in 0..65535 (y grows downwards on screen)."""
+    q = np.rint(np.clip(np.asarray(layout, dtype=np.float64), 0.0, 1.0) * COORD_MAX)
+    return q[:, 0].astype(np.uint16), (COORD_MAX - q[:, 1]).astype(np.uint16)
+
+
+def codes_entry(codes, max_code):
+    """``codes`` (n,) packed in the narrowest of uint8 / uint16 that holds ``max_code``."""
+    dtype = np.uint8 if max_code <= 255 else np.uint16
+    return {"bytes": np.dtype(dtype).itemsize, "codes": pack(codes, dtype)}
+
+
+def categorical(name, group, values, max_values=MAX_VALUES, order=None):
+    """A colouring by a text value per image.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n,), object
+        '' = unknown.
+    order : list of str or None
+        The legend's values in this order (e.g. cluster ids); None = most frequent first.
+        Values beyond ``max_values`` are drawn as one 'other' entry.
+
+    Returns
+    -------
+    dict
+        ``name``, ``group``, ``kind`` ('categorical'), ``values`` (str), ``counts``,
+        ``other`` (images with a rarer value), ``bytes`` and ``codes`` (base64: index in
+        ``values``, ``len(values)`` for 'other').
+    """
+    values = np.asarray(values, dtype=object)
+    uniques, inverse, counts = np.unique(values.astype(str), return_inverse=True,
+                                         return_counts=True)
+    if order is None:
+        ranked = np.lexsort((uniques, -counts))
+    else:
+        where = {v: i for i, v in enumerate(uniques)}
+        ranked = np.array([where[v] for v in order if v in where], dtype=np.int64)
+    ranked = ranked[:max_values]
+    position = np.full(len(uniques), len(ranked), dtype=np.int64)
+    position[ranked] = np.arange(len(ranked))
+    codes = position[inverse]
+    return {"name": name, "group": group, "kind": "categorical",
+            "values": uniques[ranked].tolist(), "counts": counts[ranked].tolist(),
+            "other": int(len(values) - counts[ranked].sum()),
+            **codes_entry(codes, len(ranked))}
+
+
+def score(name, group, values):
+    """A colouring by a number per image (an outlier score), by its percentile.
+
+    Returns
+    -------
+    dict
+        ``name``, ``group``, ``kind`` ('score'), ``ticks`` ([percentile, score] at
+        :data:`SCORE_TICKS`), ``bytes`` and ``codes`` (0..255: percentile step).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    rank = np.argsort(np.argsort(values, kind="stable"), kind="stable")
+    codes = (rank * SCORE_LEVELS // max(len(values), 1)).astype(np.uint8)
+    ticks = [[share, site._round([np.quantile(values, share)])[0]] for share in SCORE_TICKS]
+    return {"name": name, "group": group, "kind": "score", "ticks": ticks,
+            **codes_entry(codes, SCORE_LEVELS - 1)}
+
+
+def colourings(clusterings, truth, outliers, labels, variant_score):
+    """Every colouring of one map, in the order the page offers them.
+
+    Parameters
+    ----------
+    clusterings : list of (str, ndarray)
+        Clustering name (``model/pca/kK``) and cluster of each image (int).
+    truth, labels : DataFrame or None
+        ``attributes.parquet`` and ``labels.parquet`` (rows aligned).
+    outliers : DataFrame
+        ``outliers.parquet`` (rows aligned).
+    variant_score : str
+        The column of ``outliers`` with this variant's own score (may be absent).
+    """
+    result = []
+    for name, clusters in clusterings:
+        k = int(clusters.max()) + 1 if len(clusters) else 0
+        result.append(categorical(name, "clustering", clusters.astype(str),
+                                  order=[str(c) for c in range(k)]))
+    if truth is not None:
+        for attribute in site.truth_attributes(truth):
+            result.append(categorical(attribute, "ground truth",
+                                      truth[attribute].fillna("").astype(str).to_numpy()))
+        if "outlier" in truth.columns:
+            kinds = truth["outlier"].fillna("").astype(str).str.strip()
+            result.append(categorical("outlier kind", "ground truth",
+                                      kinds.where(kinds.str.lower() != "none", "").to_numpy()))
+    if labels is not None:
+        for attribute in site.label_attributes(labels):
+            result.append(categorical(attribute, "propagated label",
+                                      labels[attribute].fillna("").astype(str).to_numpy()))
+        if "labelled_outlier" in labels.columns:
+            result.append(categorical("labelled outlier", "propagated label", np.where(
+                labels["labelled_outlier"].to_numpy(dtype=bool), "yes", "no")))
+    result.append(score("combined score", "outliers", outliers["combined_score"]))
+    if variant_score in outliers.columns:
+        result.append(score(f"score of {variant_score.removeprefix('score_')}", "outliers",
+                            outliers[variant_score]))
+    result.append(categorical("flagged", "outliers",
+                              np.where(outliers["flag"].to_numpy(dtype=bool), "yes", "no"),
+                              order=["yes", "no"]))
+    return result
+
+
+def front_code(paths):
+    """Paths as (shared prefix with the previous path, rest): what the paths script holds.
+
+    Parameters
+    ----------
+    paths : sequence of str
+
+    Returns
+    -------
+    prefix : ndarray of shape (n,), uint8
+        Leading UTF-16 code units shared with the previous path (at most 255; JavaScript
+        strings count UTF-16 units, and a prefix never splits a character).
+    rest : list of str
+        The remaining characters of each path.
+    """
+    text = np.asarray(list(paths), dtype=str)
+    n = len(text)
+    if n == 0:
+        return np.zeros(0, dtype=np.uint8), []
+    width = max(1, text.dtype.itemsize // 4)
+    points = text.view(np.uint32).reshape(n, width)
+    same = np.zeros((n, width), dtype=bool)
+    same[1:] = (points[1:] == points[:-1]) & (points[1:] != 0)
+    shared = np.where(same.all(axis=1), width, np.argmin(same, axis=1))
+    shared = np.minimum(shared, 255)
+    # code points above U+FFFF are two UTF-16 units in JavaScript
+    wide = np.concatenate([np.zeros((n, 1), dtype=np.int64),
+                           np.cumsum(points > 0xFFFF, axis=1)], axis=1)
+    units = shared + wide[np.arange(n), shared]
+    while (units > 255).any():  # astral characters pushed a prefix past 255 units: shorten
+        shared = np.where(units > 255, shared - 1, shared)
+        units = shared + wide[np.arange(n), shared]
+    rest = [p[s:] for p, s in zip(text.tolist(), shared.tolist())]
+    return units.astype(np.uint8), rest
+
+
+def front_decode(prefix, rest):
+    """The paths :func:`front_code` coded (as the page decodes them, in UTF-16 units)."""
+    paths, previous = [], b""
+    for units, tail in zip(prefix.tolist(), rest):
+        previous = previous[:2 * units] + tail.encode("utf-16-le")
+        paths.append(previous.decode("utf-16-le"))
+    return paths
+
+
+def map_page(model, pca, data_url):
+    """The HTML of a map page, drawn by map.js from the data script ``data_url``."""
+    body = [
+        f"<link rel=\"stylesheet\" href=\"{site.FILES}/assets/map.css\">",
+        "<p class=\"meta\">Every image of this model and variant, placed so that similar "
+        "images lie close: each cell of a fine k-means is a disc (its area is its share of "
+        "the images), the images nearest their centroid in its middle, the farthest on its "
+        "rim. Hover a point for its picture, click to open it, select with the box or the "
+        "lasso to list the images and mark them in a clustering's label file.</p>",
+        "<div id=\"mapbar\" class=\"toolbar\"></div>",
+        "<p id=\"noscript\" class=\"meta\">Loading the map&hellip; (this page needs JavaScript "
+        "and the folder files/ beside it)</p>",
+        "<div id=\"mapwrap\"><div id=\"mapbox\"><canvas id=\"map\" tabindex=\"0\" "
+        "aria-label=\"map of all images\"></canvas><div id=\"tip\" hidden></div></div>"
+        "<div id=\"legend\" class=\"legend\"></div></div>",
+        "<div id=\"selection\"></div>",
+    ]
+    return site._page(f"map of {model}/{pca}", "\n".join(body), ("labelfile.js", "map.js"),
+                      data_url)
+
+
+def draw_map(layout_npy, images_parquet, clusterings, attributes_parquet, outliers_parquet,
+             labels_parquet, images_root, model, pca, out_page, out_data, out_paths):
+    """Write the map page of one (model, variant) and its two data scripts.
+
+    Parameters
+    ----------
+    layout_npy : path
+        (n, 2) float32 layout (:func:`descluster.layout.layout`), rows of images.parquet.
+    clusterings : list of dict
+        Final clusterings of this model-variant: ``name`` (``model/pca/kK``),
+        ``assignments`` (Parquet) and ``template`` (label template YAML); the page marks
+        images in their label files, through the clustering pages' browser storage.
+    attributes_parquet, labels_parquet : path or None
+        Ground truth and propagated labels, when the config has them.
+    images_root : path or None
+        Folder of the original images: the page shows them on hover.
+    out_page, out_data, out_paths : path
+        The HTML page and its two scripts, all in results/report.
+    """
+    page_dir = Path(out_page).parent
+    coords = np.load(layout_npy, mmap_mode="r")
+    paths = pd.read_parquet(images_parquet, columns=["paths"])["paths"].to_numpy()
+    if coords.ndim != 2 or coords.shape != (len(paths), 2):
+        raise InputError(f"{layout_npy}: expected one (x, y) row per image of {images_parquet} "
+                         f"({len(paths)} x 2), found {coords.shape}; rerun the workflow")
+    x, y = quantise(coords)
+    named = []
+    for clustering in clusterings:
+        frame = site.aligned(pd.read_parquet(clustering["assignments"],
+                                             columns=["paths", "cluster"]),
+                             paths, clustering["assignments"])
+        named.append((clustering["name"], frame["cluster"].to_numpy()))
+    truth = (site.aligned(pd.read_parquet(attributes_parquet), paths, attributes_parquet)
+             if attributes_parquet else None)
+    labels = (site.aligned(pd.read_parquet(labels_parquet), paths, labels_parquet)
+              if labels_parquet else None)
+    outliers = site.aligned(pd.read_parquet(outliers_parquet), paths, outliers_parquet)
+    report = site.Report(page_dir, page_dir / site.FILES, page_dir / site.FILES, images_root)
+    stem = Path(out_page).stem
+    data = {**report.common(), "thumbOf": {}, "model": model, "pca": pca, "n": len(paths),
+            "x": pack(x, np.uint16), "y": pack(y, np.uint16),
+            "colourings": colourings(named, truth, outliers, labels, f"score_{model}_{pca}"),
+            "clusterings": [
+                {"name": c["name"], "page": site.page_name(c["name"]),
+                 "file": Path(c["template"]).name,
+                 "template": Path(c["template"]).read_text(encoding="utf-8")}
+                for c in clusterings],
+            "paths": site._url(out_paths, page_dir), "pathsName": f"{stem}/paths"}
+    prefix, rest = front_code(paths)
+    write_text_atomic(out_paths, site.script_data(
+        "chunk", f"{stem}/paths", {"prefix": pack(prefix, np.uint8), "rest": rest}))
+    write_text_atomic(out_data, site.script_data("page", data))
+    write_text_atomic(out_page, map_page(model, pca, site._url(out_data, page_dir)))
+    log.info("map: %d images, %d colourings, data %.1f MB + paths %.1f MB", len(paths),
+             len(data["colourings"]), Path(out_data).stat().st_size / 1e6,
+             Path(out_paths).stat().st_size / 1e6)

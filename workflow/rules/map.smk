@@ -1,0 +1,67 @@
+# Maps: a 2-D layout of all images per model-variant (label-independent, the expensive part),
+# then its page in the browser, coloured by clusterings, ground truth, labels and outliers.
+
+
+rule layout_map:
+    input:
+        reduced="results/pca/{model}/{pca}/reduced.npy",
+    output:
+        layout="results/map/{model}/{pca}/layout.npy",
+    log:
+        "results/logs/layout_map/{model}/{pca}.log",
+    benchmark:
+        "results/benchmarks/layout_map/{model}/{pca}.tsv"
+    conda:
+        ENV
+    threads: config["threads"]
+    resources:
+        # measured at 416,314 x 250: 564 MB, 6.7 s (docs/performance.md)
+        mem_mb=mem_mb(600, 1.5),
+        runtime=runtime_min(5, 10),
+    params:
+        seed=config["seed"],
+    script:
+        "../../scripts/layout_map.py"
+
+
+rule draw_map:
+    input:
+        layout="results/map/{model}/{pca}/layout.npy",
+        images="results/ingest/images.parquet",
+        # the final clusterings of this model-variant (the page marks images in their label files)
+        assignments=lambda w: expand(
+            f"{CLUSTERS}/assignments.parquet",
+            model=w.model,
+            pca=w.pca,
+            k=config["kmeans"][w.model],
+        ),
+        templates=lambda w: expand(
+            "results/labels/templates/{model}_{pca}_k{k}.yaml",
+            model=w.model,
+            pca=w.pca,
+            k=config["kmeans"][w.model],
+        ),
+        outliers="results/outliers/outliers.parquet",
+        ground_truth=ground_truth(),
+        labels=["results/labels/labels.parquet"] if config["labels"] else [],
+        thumbnails=images_root_input(),
+    output:
+        page="results/report/map_{model}_{pca}.html",
+        data="results/report/map_{model}_{pca}.js",
+        paths="results/report/map_{model}_{pca}_paths.js",
+    log:
+        "results/logs/draw_map/{model}/{pca}.log",
+    benchmark:
+        "results/benchmarks/draw_map/{model}/{pca}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        # measured at 416,314 images, 6 clusterings, ground truth: 584 MB, 4.4 s
+        mem_mb=mem_mb(800, 3),
+        runtime=runtime_min(5, 10),
+    params:
+        clusterings=lambda w: [f"{w.model}/{w.pca}/k{k}" for k in config["kmeans"][w.model]],
+        root=images_root,
+    script:
+        "../../scripts/draw_map.py"
