@@ -9,6 +9,7 @@ def main(smk):
         images_parquet=smk.input.images,
         veriwild_columns=smk.params.veriwild_columns,
         out_parquet=smk.output.attributes,
+        out_codes=smk.output.codes,
         out_matches=smk.output.matches,
     )
 

@@ -17,7 +17,7 @@ def main(smk):
         silhouette_sample=smk.params.silhouette_sample,
         out_tsv=smk.output.row,
         out_centroids=smk.output.centroids,
-        attributes_parquet=smk.input.attributes[0] if smk.input.attributes else None,
+        attribute_codes=smk.input.attributes[0] if smk.input.attributes else None,
     )
 
 

@@ -175,7 +175,8 @@ def test_a_given_start_is_never_made_worse(overlapping):
         scan = clustering.fit_kmeans(X, k, seed=1, n_init=8, max_iter=300, fit_sample=600)
         scan_inertia = clustering.inertia(X, scan.centroids)
         few = clustering.fit_kmeans(X, k, seed=2, n_init=1, max_iter=300)
-        final = clustering.fit_kmeans(X, k, seed=2, n_init=1, max_iter=300, init=[scan.centroids])
+        # two runs: one from the scan's centroids, one from the same k-means++ draw as `few`
+        final = clustering.fit_kmeans(X, k, seed=2, n_init=2, max_iter=300, init=[scan.centroids])
         assert final.inertia <= scan_inertia
         assert final.inertia <= few.inertia
         assert final.inertia == clustering.inertia(X, final.centroids)

@@ -6,7 +6,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from descluster import evaluate
-from descluster.attributes import read_attribute_codes
+from descluster.attributes import attribute_codes, load_attribute_codes, save_attribute_codes
 
 
 def test_purity_by_hand_and_against_crosstab():
@@ -24,8 +24,8 @@ def test_missing_values_are_left_out(tmp_path):
                             "colour": ["red", "red", "blue", "blue", "", "", ""],
                             "constant": ["x"] * 6 + [""],
                             "outlier": ["none", "glare"] + ["none"] * 5})
-    aligned.to_parquet(tmp_path / "attributes.parquet")
-    codes, vocabularies = read_attribute_codes(tmp_path / "attributes.parquet")
+    save_attribute_codes(*attribute_codes(aligned), tmp_path / "codes.npz")
+    codes, vocabularies = load_attribute_codes(tmp_path / "codes.npz")
     # a single-valued attribute says nothing; 'outlier' marks bad images, it is no attribute
     assert list(codes) == ["colour"]
     assert codes["colour"].tolist() == [0, 0, 1, 1, -1, -1, -1]

@@ -168,36 +168,59 @@ def align_attributes(image_paths, files, veriwild_columns):
     return aligned, pd.DataFrame(matches, columns=MATCH_COLUMNS)
 
 
-def read_attribute_codes(parquet_path):
-    """Integer codes of every attribute of an aligned attributes table.
+def attribute_codes(aligned):
+    """Integer codes of every attribute of an aligned ground-truth table.
 
     Parameters
     ----------
-    parquet_path : str or Path
-        ``results/ingest/attributes.parquet`` (row order of the images).
+    aligned : DataFrame
+        From :func:`align_attributes`: ``paths``, then text columns ('' = unknown).
 
     Returns
     -------
-    codes : dict of str -> ndarray of shape (n,), int64
-        Per attribute with at least two known values: the code of each row's value,
-        -1 where unknown. :data:`NOT_ATTRIBUTES` columns are left out.
+    codes : dict of str -> ndarray of shape (n,), int32
+        Per attribute with at least two known values: the code of each row's value
+        (codes in order of first appearance), -1 where unknown. :data:`NOT_ATTRIBUTES`
+        columns are left out.
     vocabularies : dict of str -> list of str
         The value of each code.
     """
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+    import pandas as pd
 
-    table = pq.read_table(parquet_path)
     codes, vocabularies = {}, {}
-    for name in table.column_names:
+    for name in aligned.columns:
         if name in NOT_ATTRIBUTES:
             continue
-        encoded = pc.dictionary_encode(table.column(name)).combine_chunks()
-        values = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
-        known = values != ""
-        if known.sum() < 2:
+        values = aligned[name].fillna("")
+        code, uniques = pd.factorize(values.where(values != ""))
+        if len(uniques) < 2:
             continue
-        renumber = np.where(known, np.cumsum(known) - 1, -1)
-        codes[name] = renumber[encoded.indices.to_numpy(zero_copy_only=False)].astype(np.int64)
-        vocabularies[name] = values[known].tolist()
+        codes[name] = code.astype(np.int32)
+        vocabularies[name] = [str(u) for u in uniques]
+    return codes, vocabularies
+
+
+def save_attribute_codes(codes, vocabularies, path):
+    """Write :func:`attribute_codes` to an .npz (read back by :func:`load_attribute_codes`).
+
+    Numeric and fixed-width text arrays only, so no pickle is needed to read it: the
+    k-scan jobs read it, hundreds of short processes that need no pandas or pyarrow.
+    """
+    from descluster.files import atomic_output
+
+    arrays = {}
+    for name in codes:
+        arrays[f"codes/{name}"] = codes[name]
+        arrays[f"values/{name}"] = np.array(vocabularies[name], dtype=str)
+    with atomic_output(path) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+
+
+def load_attribute_codes(path):
+    """(codes, vocabularies) as :func:`attribute_codes` returns them, from :func:`save_attribute_codes`'s file."""
+    with np.load(path, allow_pickle=False) as archive:
+        names = [key.removeprefix("codes/") for key in archive.files if key.startswith("codes/")]
+        codes = {name: archive[f"codes/{name}"] for name in names}
+        vocabularies = {name: archive[f"values/{name}"].tolist() for name in names}
     return codes, vocabularies

@@ -52,7 +52,8 @@ def fit_kmeans(X, k, seed, n_init, max_iter, fit_sample=0, tol=1e-4, init=()):
     seed : int
         Seeds the sample and the k-means++ draws.
     n_init : int
-        k-means++ restarts, each followed by Lloyd iterations.
+        Runs, each followed by Lloyd iterations: one from each start of ``init``, the
+        rest (at least none) from k-means++ seedings.
     max_iter : int
         Lloyd iterations at most per restart.
     fit_sample : int
@@ -60,7 +61,7 @@ def fit_kmeans(X, k, seed, n_init, max_iter, fit_sample=0, tol=1e-4, init=()):
     tol : float
         Stop when the squared centroid shift falls below ``tol`` x the mean feature variance.
     init : sequence of ndarray of shape (k, p)
-        Further starts (e.g. the k-scan's best centroids). Each is a candidate as it is
+        Given starts (e.g. the k-scan's best centroids). Each is a candidate as it is
         and as the start of Lloyd iterations, so the result is never worse than it.
 
     Returns
@@ -78,7 +79,7 @@ def fit_kmeans(X, k, seed, n_init, max_iter, fit_sample=0, tol=1e-4, init=()):
     shift_tol = tol * float(np.var(fitted, axis=0).mean())
     rng = np.random.default_rng([seed, 1])  # a stream apart from the sample's
     candidates = []
-    for _ in range(n_init):
+    for _ in range(max(n_init - len(init), 0)):
         start = kmeans_plusplus(fitted, k, rng, row_norms)
         candidates.append((*lloyd(fitted, start, max_iter, shift_tol), "k-means++"))
     for start in init:

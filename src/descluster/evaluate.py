@@ -67,7 +67,7 @@ def validate_clustering(labels, attribute_codes):
     labels : ndarray of shape (n,), int
         Cluster of each row.
     attribute_codes : dict of str -> ndarray of shape (n,)
-        From :func:`descluster.attributes.read_attribute_codes`; rows with code -1
+        From :func:`descluster.attributes.attribute_codes`; rows with code -1
         are left out.
 
     Returns

@@ -75,7 +75,8 @@ def ingest_descriptors(descriptor_path, images_parquet, out_parquet):
     ingest.write_descriptor_parquet(array, paths, out_parquet, row_order=order)
 
 
-def ingest_attributes(files, images_parquet, veriwild_columns, out_parquet, out_matches):
+def ingest_attributes(files, images_parquet, veriwild_columns, out_parquet, out_codes,
+                      out_matches):
     """Align the ground-truth files with the images.
 
     Parameters
@@ -84,7 +85,9 @@ def ingest_attributes(files, images_parquet, veriwild_columns, out_parquet, out_
         format ``csv`` or ``veriwild`` (see :func:`descluster.attributes.align_attributes`).
 
     Outputs: ``attributes.parquet`` (``paths`` in image row order, then one string column
-    per attribute, '' = unknown) and ``attributes_match.tsv`` (how each file matched).
+    per attribute, '' = unknown), ``attribute_codes.npz`` (the attributes as integer codes,
+    :func:`descluster.attributes.save_attribute_codes`) and ``attributes_match.tsv`` (how
+    each file matched).
     """
     import pandas as pd
 
@@ -94,6 +97,7 @@ def ingest_attributes(files, images_parquet, veriwild_columns, out_parquet, out_
     aligned, matches = attributes.align_attributes(paths, files, veriwild_columns)
     with atomic_output(out_parquet) as tmp:
         aligned.to_parquet(tmp, index=False)
+    attributes.save_attribute_codes(*attributes.attribute_codes(aligned), out_codes)
     write_table(matches, out_matches)
 
 
@@ -178,12 +182,12 @@ PURITY_PREFIX = "purity_"
 
 
 def scan_k(reduced_npy, model, variant, k, seed, n_init, max_iter, rows_per_cluster, min_rows,
-           silhouette_sample, out_tsv, out_centroids, attributes_parquet=None):
+           silhouette_sample, out_tsv, out_centroids, attribute_codes=None):
     """One k of the k-scan: fit KMeans on a sample, assign all rows, score; one TSV row.
 
     The sample holds ``rows_per_cluster * k`` rows, at least ``min_rows`` (0 = all rows).
     Outputs: the row (:data:`KSCAN_COLUMNS`, then ``purity_{attribute}`` per ground-truth
-    attribute when ``attributes_parquet`` is given) and the centroids, (k, p) float32, from
+    attribute when ``attribute_codes`` (the .npz of ingest_attributes) is given) and the centroids, (k, p) float32, from
     which the final clustering at this k starts one of its runs.
     """
     from descluster import clustering, evaluate
@@ -197,10 +201,10 @@ def scan_k(reduced_npy, model, variant, k, seed, n_init, max_iter, rows_per_clus
     row = {"model": model, "pca": variant, "n_components": X.shape[1], "k": k, **scores,
            "n_iter": fit.n_iter}
     columns = list(KSCAN_COLUMNS)
-    if attributes_parquet:
-        from descluster.attributes import read_attribute_codes
+    if attribute_codes:
+        from descluster.attributes import load_attribute_codes
 
-        codes, _ = read_attribute_codes(attributes_parquet)
+        codes, _ = load_attribute_codes(attribute_codes)
         for attribute, value in evaluate.purity_by_attribute(labels, codes).items():
             row[PURITY_PREFIX + attribute] = value
             columns.append(PURITY_PREFIX + attribute)
@@ -276,9 +280,10 @@ def cluster_kmeans(reduced_npy, images_parquet, model, variant, k, seed, n_init,
                    out_assignments, out_centroids, out_sizes, out_fit, scan_centroids=None):
     """A final KMeans clustering on all rows.
 
-    ``n_init`` k-means++ runs on all rows and, when the k-scan covered this k, its
-    centroids (``scan_centroids``) as they are and as the start of one more run: the
-    best by inertia is kept, so the final inertia is never above the k-scan's.
+    ``n_init`` runs on all rows: when the k-scan covered this k, one of them starts from
+    its centroids (``scan_centroids``), which are also a candidate as they are; the
+    others from k-means++. The best by inertia is kept, so the final inertia is never
+    above the k-scan's.
 
     Outputs: ``assignments.parquet`` (paths, cluster int32, distance float32; schema
     metadata model, pca, n_components, k), ``centroids.npy`` (k, n_components) float32,
@@ -346,14 +351,14 @@ VALIDATION_COLUMNS = ["model", "pca", "n_components", "k", "attribute", "n_label
                       "nmi", "v_measure", "purity"]
 
 
-def validate_clusterings(assignment_parquets, attributes_parquet, out_validation, out_ranking):
+def validate_clusterings(assignment_parquets, attribute_codes, out_validation, out_ranking):
     """Score every final clustering against every ground-truth attribute; rank models."""
     import pandas as pd
 
     from descluster import evaluate
-    from descluster.attributes import read_attribute_codes
+    from descluster.attributes import load_attribute_codes
 
-    codes, _ = read_attribute_codes(attributes_parquet)
+    codes, _ = load_attribute_codes(attribute_codes)
     if not codes:
         raise InputError("the ground truth has no attribute with two or more known values "
                          "for the clustered images (see results/ingest/attributes_match.tsv)")

@@ -64,8 +64,9 @@ def _check_input_files():
         if _made_by_demo(path):
             if not _runs_demo() or path not in made:
                 raise InputError(
-                    f"{CONFIG_SOURCE}: key '{key}': {path} is under {DEMO_DIR}/, which only the demo run makes "
-                    f"(images.paths: {DEMO_PATHS_CSV}); point it at your own file"
+                    f"{CONFIG_SOURCE}: key '{key}': {path} is under {DEMO_DIR}/, which only "
+                    f"the demo run makes (images.paths: {DEMO_PATHS_CSV}); point it at your "
+                    "own file"
                 )
         elif not Path(path).is_file():
             raise InputError(f"{CONFIG_SOURCE}: key '{key}': file {path} not found")
@@ -79,13 +80,14 @@ def _check_input_files():
         clash = [c for c in header if c in RESERVED_PATH_COLUMNS]
         if clash:
             raise InputError(
-                f"{CONFIG_SOURCE}: key 'images.paths': {paths_csv} has a column {clash[0]!r}, a name the "
-                f"workflow gives a column it adds ({', '.join(RESERVED_PATH_COLUMNS)}); rename it"
+                f"{CONFIG_SOURCE}: key 'images.paths': {paths_csv} has a column {clash[0]!r}, "
+                f"a name the workflow gives a column it adds "
+                f"({', '.join(RESERVED_PATH_COLUMNS)}); rename it"
             )
 
 
 def demo_files():
-    """Files the make_demo rule writes (its outputs, and the thumbnails folder)."""
+    """Files of the make_demo rule that a demo config may name (images.root aside)."""
     return [
         *(f"{DEMO_DIR}/descriptors/{model}.pickle" for model in DEMO_MODEL_DIMS),
         DEMO_PATHS_CSV,
@@ -118,11 +120,17 @@ wildcard_constraints:
 
 
 ATTRIBUTES_PARQUET = "results/ingest/attributes.parquet"
+ATTRIBUTE_CODES = "results/ingest/attribute_codes.npz"
 
 
 def ground_truth():
     """The aligned ground truth as an input list: [attributes.parquet] or [] without it."""
     return [ATTRIBUTES_PARQUET] if config["attributes"] else []
+
+
+def ground_truth_codes():
+    """The ground truth as integer codes, an input list: [attribute_codes.npz] or []."""
+    return [ATTRIBUTE_CODES] if config["attributes"] else []
 
 
 def variants(model):

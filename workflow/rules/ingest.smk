@@ -47,6 +47,7 @@ rule ingest_attributes:
         images="results/ingest/images.parquet",
     output:
         attributes=ATTRIBUTES_PARQUET,
+        codes=ATTRIBUTE_CODES,
         matches=report(
             "results/ingest/attributes_match.tsv",
             caption="../report/attributes_match.rst",

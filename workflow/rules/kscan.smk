@@ -5,7 +5,7 @@ rule scan_k:
     input:
         reduced="results/pca/{model}/{pca}/reduced.npy",
         # purity per attribute: the labelling effort, computed where every row is assigned
-        attributes=ground_truth(),
+        attributes=ground_truth_codes(),
     output:
         row="results/kscan/{model}/{pca}/k{k}.tsv",
         centroids="results/kscan/{model}/{pca}/k{k}_centroids.npy",

@@ -4,7 +4,7 @@
 rule validate_clusterings:
     input:
         assignments=clustering_files(f"{CLUSTERS}/assignments.parquet"),
-        attributes=ATTRIBUTES_PARQUET,
+        attributes=ATTRIBUTE_CODES,
     output:
         validation=report(
             "results/summary/validation.tsv",
