@@ -218,7 +218,8 @@ def save_attribute_codes(codes, vocabularies, path):
 
 
 def load_attribute_codes(path):
-    """(codes, vocabularies) as :func:`attribute_codes` returns them, from :func:`save_attribute_codes`'s file."""
+    """(codes, vocabularies) as :func:`attribute_codes` returns them, from the file of
+    :func:`save_attribute_codes`."""
     with np.load(path, allow_pickle=False) as archive:
         names = [key.removeprefix("codes/") for key in archive.files if key.startswith("codes/")]
         codes = {name: archive[f"codes/{name}"] for name in names}

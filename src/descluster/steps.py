@@ -187,8 +187,9 @@ def scan_k(reduced_npy, model, variant, k, seed, n_init, max_iter, rows_per_clus
 
     The sample holds ``rows_per_cluster * k`` rows, at least ``min_rows`` (0 = all rows).
     Outputs: the row (:data:`KSCAN_COLUMNS`, then ``purity_{attribute}`` per ground-truth
-    attribute when ``attribute_codes`` (the .npz of ingest_attributes) is given) and the centroids, (k, p) float32, from
-    which the final clustering at this k starts one of its runs.
+    attribute when ``attribute_codes``, the .npz of ingest_attributes, is given) and the
+    centroids, (k, p) float32, from which the final clustering at this k starts one of its
+    runs.
     """
     from descluster import clustering, evaluate
 
