@@ -79,14 +79,16 @@ def test_cards_show_every_cluster(demo_run):
 
 def test_gallery_chunks_hold_every_member_nearest_first(demo_run):
     workdir, _, _ = demo_run
-    folder = workdir / "results" / "report" / "files" / "data" / "osnet_pca12_k6"
+    folder = workdir / "results" / "report" / "gallery" / "osnet_pca12_k6"
     members = pd.read_parquet(workdir / "results" / "clusters" / "osnet" / "pca12" / "k6"
                               / "assignments.parquet")
     for cluster, group in members.groupby("cluster"):
         chunks = sorted(folder.glob(f"c{cluster}_*.js"), key=lambda p: int(p.stem.split("_")[1]))
         paths = [p for chunk in chunks for p in read_data(chunk)["paths"]]
-        expected = group.sort_values("distance", kind="stable")["paths"].tolist()
-        assert paths == expected
+        rows = [r for chunk in chunks for r in read_data(chunk)["rows"]]
+        expected = group.sort_values("distance", kind="stable")
+        assert paths == expected["paths"].tolist()
+        assert rows == expected.index.tolist()  # image rows: the scores script is by row
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
@@ -138,12 +140,20 @@ def test_breakdown_counts_known_values_per_cluster():
 def test_member_chunks_split_clusters_nearest_first():
     assignments = pd.DataFrame({"paths": list("abcde"), "cluster": [1, 0, 1, 1, 0],
                                 "distance": np.array([3, 2, 1, 2, 1], dtype=np.float32)})
-    scores = pd.DataFrame({"score": [0.5, 1.0, 2.0, 3.0, np.nan], "flag": [0, 0, 1, 0, 0]})
-    chunks = list(site.member_chunks(assignments, scores, size=2))
+    chunks = list(site.member_chunks(assignments, size=2))
     assert [(c, i, p["paths"]) for c, i, p in chunks] == [
         (0, 0, ["e", "b"]), (1, 0, ["c", "d"]), (1, 1, ["a"])]
-    assert chunks[0][2]["score"] == [None, 1.0] and chunks[1][2]["flag"] == [1, 0]
-    assert "NaN" not in site.script_data("chunk", "x/c0_0", chunks[0][2])
+    assert [p["rows"] for _, _, p in chunks] == [[4, 1], [2, 3], [0]]
+
+
+def test_scores_script_holds_every_image_by_row(tmp_path):
+    scores = pd.DataFrame({"combined_score": [0.5, 1.0, 2.0, 3.0, np.nan],
+                           "flag": [False, False, True, False, False]})
+    site.write_scores(scores, tmp_path)
+    text = (tmp_path / "scores.js").read_text()
+    assert "NaN" not in text
+    payload = read_data(tmp_path / "scores.js")
+    assert payload["score"] == [0.5, 1.0, 2.0, 3.0, None] and payload["flag"] == [0, 0, 1, 0, 0]
 
 
 def test_tables_escape_text_and_sort_numbers_by_value():

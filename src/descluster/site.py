@@ -431,8 +431,16 @@ def member_scores(scores, paths, source):
                          "flag": scores["flag"].to_numpy(dtype=bool)})
 
 
-def member_chunks(assignments, scores, size=CHUNK):
+def member_chunks(assignments, size=CHUNK):
     """All members of every cluster, nearest the centroid first, in chunks of ``size``.
+
+    Label-independent (the outlier scores, which labels change, come from the run-wide
+    scores script of :func:`write_scores`), so a label edit does not rewrite them.
+
+    Parameters
+    ----------
+    assignments : DataFrame
+        ``paths, cluster, distance`` in image row order.
 
     Yields
     ------
@@ -440,15 +448,14 @@ def member_chunks(assignments, scores, size=CHUNK):
     index : int
         Chunk number within the cluster.
     payload : dict
-        ``paths``, ``distance``, ``score`` (lists) and ``flag`` (0/1).
+        ``paths``, ``distance`` and ``rows`` (image row numbers), lists.
     """
     cluster = assignments["cluster"].to_numpy()
     distance = assignments["distance"].to_numpy()
     order = np.lexsort((distance, cluster))
     paths = assignments["paths"].to_numpy()[order]
     sorted_clusters = cluster[order]
-    distance, score = distance[order], scores["score"].to_numpy()[order]
-    flag = scores["flag"].to_numpy()[order].astype(int)
+    distance = distance[order]
     starts = np.flatnonzero(np.r_[True, sorted_clusters[1:] != sorted_clusters[:-1]])
     ends = np.r_[starts[1:], len(order)]
     for start, end in zip(starts, ends):
@@ -456,7 +463,32 @@ def member_chunks(assignments, scores, size=CHUNK):
             stop = min(at + size, end)
             yield int(sorted_clusters[start]), index, {
                 "paths": paths[at:stop].tolist(), "distance": _round(distance[at:stop]),
-                "score": _round(score[at:stop], 3), "flag": flag[at:stop].tolist()}
+                "rows": order[at:stop].tolist()}
+
+
+def gallery_name(page_stem):
+    """The gallery folder of a clustering page, relative to the report folder."""
+    return f"gallery/{page_stem}"
+
+
+def write_gallery(assignments, page_stem, folder):
+    """Write one clustering's gallery chunks (:func:`member_chunks`) into ``folder``.
+
+    Each is a script ``c{cluster}_{index}.js`` calling ``DC.chunk``.
+    """
+    for cluster, index, payload in member_chunks(assignments):
+        chunk = f"c{cluster}_{index}"
+        (Path(folder) / f"{chunk}.js").write_text(
+            script_data("chunk", f"{page_stem}/{chunk}", payload), encoding="utf-8")
+
+
+def write_scores(scores, folder):
+    """The run-wide outlier scores script ``scores.js``: ``score`` (rounded) and ``flag``
+    (0/1) of every image in row order, for the galleries' tiles."""
+    payload = {"score": _round(scores["combined_score"].to_numpy(dtype=float), 3),
+               "flag": scores["flag"].to_numpy(dtype=bool).astype(int).tolist()}
+    (Path(folder) / "scores.js").write_text(script_data("chunk", "scores", payload),
+                                           encoding="utf-8")
 
 
 def script_data(call, *args):
@@ -531,14 +563,8 @@ def write_clustering(report, clustering, cards, assignments, scores, truth, labe
         The clustering's row of the index's table of clusterings.
     """
     name, stem = clustering["name"], Path(clustering["page"]).stem
-    data_dir = report.staging / "data"
-    (data_dir / stem).mkdir(parents=True)
     clusters = assignments["cluster"].to_numpy()
     scores = member_scores(scores, assignments["paths"].to_numpy(), "outliers.parquet")
-    for cluster, index, payload in member_chunks(assignments, scores):
-        chunk = f"c{cluster}_{index}"
-        (data_dir / stem / f"{chunk}.js").write_text(
-            script_data("chunk", f"{stem}/{chunk}", payload), encoding="utf-8")
     shown = shown_members(assignments, cards, seed, scores)
     thumbs = write_thumbnails([tile[0] for rows in shown.values() for tiles in rows.values()
                                for tile in tiles], report.images_root, report.staging / "thumbs",
@@ -548,7 +574,8 @@ def write_clustering(report, clustering, cards, assignments, scores, truth, labe
     data = {**report.common(), "clustering": name, "stem": stem, "file": template.name,
             "template": template.read_text(encoding="utf-8"),
             "templatePath": template.as_posix(), "thumbOf": thumbs,
-            "chunks": f"{report.files_url}/data/{stem}/", "chunkSize": CHUNK,
+            "chunks": f"{gallery_name(stem)}/", "chunkSize": CHUNK,
+            "scores": f"{report.files_url}/data/scores.js",
             "suggestions": {a: v[:200] for a, v in about["suggestions"].items()},
             "clusters": []}
     for card in cards.itertuples(index=False):
@@ -564,7 +591,8 @@ def write_clustering(report, clustering, cards, assignments, scores, truth, labe
             "labels": {a: b[c] for a, b in about["labels"].items() if c in b},
             "labelledOutliers": int(about["labelledOutliers"].get(c, 0)),
             "shown": shown.get(c, {})})
-    (data_dir / f"{stem}.js").write_text(script_data("page", data), encoding="utf-8")
+    (report.staging / "data" / f"{stem}.js").write_text(script_data("page", data),
+                                                       encoding="utf-8")
     table_ = cards.drop(columns=["sheet"])
     for attribute, by_cluster in about["truth"].items():
         table_[f"{attribute} (truth)"] = [

@@ -677,6 +677,18 @@ def compare_clusterings(assignment_parquets, out_tsv, out_plot):
 
 # --- static HTML browser ------------------------------------------------------------
 
+def write_gallery(assignments_parquet, page_stem, out_folder):
+    """Every member of every cluster of one clustering, nearest first, as the browser's
+    gallery chunks (:func:`descluster.site.write_gallery`). Label-independent: a label
+    edit does not rewrite them."""
+    import pandas as pd
+
+    from descluster import site
+
+    with atomic_directory(out_folder) as staging:
+        site.write_gallery(pd.read_parquet(assignments_parquet), page_stem, staging)
+
+
 def build_site(models, clusterings, digests, figures, outlier_files, optional_tables,
                ground_truth, propagated, images_root, seed, out_index, out_pages, out_outliers,
                out_files):
@@ -725,6 +737,8 @@ def build_site(models, clusterings, digests, figures, outlier_files, optional_ta
         report = site.Report(page_dir, Path(out_files), staging, images_root)
         site.copy_assets(staging / "assets")
         (staging / "thumbs").mkdir()
+        (staging / "data").mkdir()
+        site.write_scores(scores, staging / "data")
         for clustering, out_page in zip(clusterings, out_pages):
             assignments = pd.read_parquet(clustering["assignments"])
             paths = assignments["paths"].to_numpy()

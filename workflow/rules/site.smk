@@ -1,11 +1,32 @@
 # The offline HTML browser under results/report/: pages, and files/ (scripts, data, thumbnails).
 
 
+rule write_gallery:
+    input:
+        assignments=f"{CLUSTERS}/assignments.parquet",
+    output:
+        gallery=directory("results/report/gallery/{model}_{pca}_k{k}"),
+    log:
+        "results/logs/write_gallery/{model}_{pca}_k{k}.log",
+    benchmark:
+        "results/benchmarks/write_gallery/{model}_{pca}_k{k}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(400, 4),
+        runtime=runtime_min(2, 10),
+    script:
+        "../../scripts/write_gallery.py"
+
+
 rule build_site:
     input:
         cards=clustering_files(f"{CARDS}/cards.tsv"),
         sheets=clustering_files(f"{CARDS}/sheets"),
         assignments=clustering_files(f"{CLUSTERS}/assignments.parquet"),
+        # label-independent, so a label edit does not rewrite them
+        galleries=clustering_files("results/report/gallery/{model}_{pca}_k{k}"),
         templates=clustering_files("results/labels/templates/{model}_{pca}_k{k}.yaml"),
         digests=expand("results/summary/models/{model}.tsv", model=MODELS),
         pca_plots=expand("results/pca/{model}/explained_variance.png", model=MODELS),

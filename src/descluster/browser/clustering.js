@@ -608,30 +608,39 @@
     gallery.tiles = [];
     var number = Math.floor(first / data.chunkSize), offset = first % data.chunkSize;
     var name = data.stem + "/c" + info.id + "_" + number;
-    DC.loadChunk(data.chunks + "c" + info.id + "_" + number + ".js", name, function (chunk) {
-      if (gallery.page !== page || data.clusters[gallery.index] !== info) return;
-      var items = [];
-      for (var i = offset; i < Math.min(chunk.paths.length, offset + PER_PAGE); i++) {
-        items.push({path: chunk.paths[i], distance: chunk.distance[i], score: chunk.score[i],
-                    flag: chunk.flag[i], cluster: info.id, rank: first + items.length + 1});
-      }
-      items.forEach(function (item, at) {
-        item.caption = "#" + item.rank + " \u00b7 " + DC.num(item.distance);
-        var tile = DC.tile(data, item, function () {
-          DC.openView(items, at, viewOptions(function (i) {
-            var tiles = gallery.grid.querySelectorAll(".tile");
-            if (tiles[i]) tiles[i].focus();
-          }));
-        });
-        gallery.tiles.push({path: item.path, tile: tile});
-        registerTile(tile, item.path);
-        gallery.grid.appendChild(tile);
-      });
-      var firstTile = gallery.grid.querySelector(".tile");
-      if (firstTile) firstTile.focus();
-    }, function (url) {
+    var failed = function (url) {
       status("The members could not be loaded (" + url + "): has results/report been moved?", true);
+    };
+    // the members (label-independent) and the run's outlier scores (which labels change)
+    DC.loadChunk(data.scores, "scores", function (scores) {
+      DC.loadChunk(data.chunks + "c" + info.id + "_" + number + ".js", name, function (chunk) {
+        showGalleryPage(page, info, first, offset, chunk, scores);
+      }, failed);
+    }, failed);
+  }
+
+  function showGalleryPage(page, info, first, offset, chunk, scores) {
+    if (gallery.page !== page || data.clusters[gallery.index] !== info) return;
+    var items = [];
+    for (var i = offset; i < Math.min(chunk.paths.length, offset + PER_PAGE); i++) {
+      var row = chunk.rows[i];
+      items.push({path: chunk.paths[i], distance: chunk.distance[i], score: scores.score[row],
+                  flag: scores.flag[row], cluster: info.id, rank: first + items.length + 1});
+    }
+    items.forEach(function (item, at) {
+      item.caption = "#" + item.rank + " \u00b7 " + DC.num(item.distance);
+      var tile = DC.tile(data, item, function () {
+        DC.openView(items, at, viewOptions(function (i) {
+          var tiles = gallery.grid.querySelectorAll(".tile");
+          if (tiles[i]) tiles[i].focus();
+        }));
+      });
+      gallery.tiles.push({path: item.path, tile: tile});
+      registerTile(tile, item.path);
+      gallery.grid.appendChild(tile);
     });
+    var firstTile = gallery.grid.querySelector(".tile");
+    if (firstTile) firstTile.focus();
   }
 
   function galleryKeys(event) {
