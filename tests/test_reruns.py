@@ -19,8 +19,8 @@ AGGREGATES = {"collect_kscan", "collect_suggested_k", "collect_labelling_effort"
 # every rule of one model's branch, from its descriptor file on
 MODEL_BRANCH = {"ingest_descriptors", "fit_pca", "reduce_pca", "scan_k", "summarize_kscan",
                 "plot_kscan", "plot_labelling_effort", "cluster_kmeans", "draw_cards",
-                "make_label_template", "summarize_model", "score_outliers", "layout_map",
-                "draw_map"}
+                "make_label_template", "write_gallery", "summarize_model", "score_outliers",
+                "layout_map", "draw_map"}
 # per model-variant, but they show the combined outlier score of all models
 COMBINED_VIEWS = {"draw_map"}
 
