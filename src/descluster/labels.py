@@ -8,7 +8,6 @@ import yaml
 from descluster.errors import InputError
 from descluster.yamlfile import StrictLoader, load_yaml, shorten
 
-DEFAULT_LABEL_ATTRIBUTES = ("type", "view", "colour")
 # keys with a meaning of their own in a cluster entry and in an image entry
 CLUSTER_KEYS = ("cluster", "size", "note", "mixed", "outlier")
 IMAGE_KEYS = ("path", "note", "outlier", "not_cluster")

@@ -655,15 +655,9 @@
 
   /* ---- start -------------------------------------------------------------------------- */
   document.addEventListener("DOMContentLoaded", function () {
-    data = DC.pageData;
-    var loading = document.getElementById("noscript");
-    if (!data) {
-      loading.textContent = "The page's data (files/data/) could not be loaded: has results/report " +
-        "been moved without its folder files/?";
-      loading.className = "warn";
-      return;
-    }
-    loading.remove();
+    data = DC.takePageData("The page's data (files/data/) could not be loaded: has " +
+      "results/report been moved without its folder files/?");
+    if (!data) return;
     storageKey = "descluster:" + data.run + ":" + data.clustering;
     buildToolbar();
     var template = null;

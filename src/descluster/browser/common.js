@@ -36,6 +36,18 @@
 
   /* Data scripts call DC.page(...), DC.outliers(...), DC.chunk(name, data). */
   DC.page = function (data) { DC.pageData = data; };
+  /* The page's data, with the loading line removed; null, and the line turned into a
+     warning saying `missing`, when its data script did not load. */
+  DC.takePageData = function (missing) {
+    var loading = document.getElementById("noscript");
+    if (!DC.pageData) {
+      loading.textContent = missing;
+      loading.className = "warn";
+      return null;
+    }
+    loading.remove();
+    return DC.pageData;
+  };
   DC.outliers = function (data) { DC.outlierData = data; };
   var chunks = Object.create(null), waiting = Object.create(null);
   DC.chunk = function (name, data) {

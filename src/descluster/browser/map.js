@@ -718,15 +718,9 @@
 
   /* ---- start ---------------------------------------------------------------------- */
   document.addEventListener("DOMContentLoaded", function () {
-    data = DC.pageData;
-    var loading = document.getElementById("noscript");
-    if (!data) {
-      loading.textContent = "The map's data could not be loaded: has results/report been moved " +
-        "without its map_*.js files?";
-      loading.className = "warn";
-      return;
-    }
-    loading.remove();
+    data = DC.takePageData("The map's data could not be loaded: has results/report been moved " +
+      "without its map_*.js files?");
+    if (!data) return;
     n = data.n;
     xs = typed(data.x, 2);
     ys = typed(data.y, 2);
