@@ -3,14 +3,17 @@
 
 from snakemake.utils import min_version
 
+from descluster.config import checked_config_file
+
 min_version("9.0")
 
 
 # The demo config applies only when no --configfile is given: a user's config file stands
 # alone (Snakemake would otherwise merge it into this one), with schema defaults filling in.
+# It is read strictly first, so that a file saved in a local encoding stops in one line.
 if not workflow.overwrite_configfiles:
 
-    configfile: "config/config.yaml"
+    configfile: checked_config_file("config/config.yaml")
 
 
 report: "workflow/report/workflow.rst"

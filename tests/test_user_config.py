@@ -138,3 +138,19 @@ def test_a_demo_file_in_a_users_config_is_a_config_error(clone):
     assert result.returncode != 0
     assert ("descluster: config error: config/mixed.yaml: key 'descriptors.surf': "
             "results/demo/descriptors/osnet.pickle is under results/demo/") in result.stderr
+
+
+def test_the_demo_config_saved_in_a_local_encoding_stops_in_one_line(clone):
+    shipped = clone / "config" / "config.yaml"
+    text = shipped.read_bytes()
+    try:  # a comment in Russian, saved as Windows-1251 (as an editor there may do)
+        shipped.write_bytes(text + "# свои дескрипторы\n".encode("cp1251"))
+        result = snakemake(clone, "-n", check=False)
+    finally:
+        shipped.write_bytes(text)
+    assert result.returncode != 0
+    n_lines = text.count(b"\n") + 1
+    assert result.stderr.splitlines()[-1] == (
+        f"descluster: config error: config/config.yaml, line {n_lines}: not UTF-8 text; "
+        "save the file as UTF-8")
+    assert "Traceback" not in result.stderr

@@ -1,12 +1,14 @@
 """Configuration: schema validation with one-line errors, cross-key checks, variant names."""
 
+import contextlib
 import re
+import sys
 
 import jsonschema
 import yaml
 
 from descluster.errors import InputError
-from descluster.yamlfile import shorten
+from descluster.yamlfile import load_yaml, shorten
 
 _VARIANT_RE = re.compile(r"^(?:pca(?P<n>[1-9][0-9]*)|var(?P<f>0\.[0-9]*[1-9]))$")
 
@@ -83,6 +85,29 @@ def _describe(error):
         return (f"model name {error.instance!r} must start with a letter or digit and hold "
                 "only letters, digits, '_', '.' or '-'")
     return error.message
+
+
+@contextlib.contextmanager
+def config_errors_exit():
+    """Turn an InputError inside the block into one ``descluster: config error`` line and exit 1.
+
+    For the Snakefile and its rule files: a config mistake stops before any job, without a stack.
+    """
+    try:
+        yield
+    except InputError as exc:
+        sys.exit(f"descluster: config error: {exc}")
+
+
+def checked_config_file(path):
+    """Return ``path`` once it reads as strict YAML (:func:`descluster.yamlfile.load_yaml`).
+
+    Otherwise exit with one line naming the file and line: Snakemake's own reading of a
+    file that is not UTF-8 stops with a traceback that names neither.
+    """
+    with config_errors_exit():
+        load_yaml(path)
+    return path
 
 
 def validate_config(config, schema_path, source="config"):

@@ -407,38 +407,97 @@ def load_descriptor_array(path):
     )
 
 
-def _read_parquet(path, columns=None):
+# Honest descriptor files decode to at most ~25x their Parquet size (SURF bag-of-words
+# histograms, 87 % zeros, gzip: measured on office-dslr/webcam); far beyond that, a small
+# file is claiming memory it does not hold.
+PARQUET_MAX_EXPANSION = 128
+
+
+def _open_parquet(path, read_dictionary=None):
+    """``pyarrow.parquet.ParquetFile`` of ``path``; an unreadable file is one InputError."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        return pq.read_table(path, columns=columns)
+        return pq.ParquetFile(path, read_dictionary=read_dictionary)
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{path}: not a readable Parquet file ({shorten(exc)})") from None
 
 
-def _load_parquet_array(path):
+def _read_columns(path, parquet, columns):
     import pyarrow as pa
 
-    table = _read_parquet(path)
-    list_columns = [f.name for f in table.schema if pa.types.is_fixed_size_list(f.type)]
-    if len(list_columns) == 1:
-        column = table.column(list_columns[0]).combine_chunks()
-        width = column.type.list_size
-        if column.null_count:
-            raise InputError(f"{path}: column '{list_columns[0]}' has missing vectors")
-        return column.flatten().to_numpy(zero_copy_only=False).reshape(-1, width)
-    numeric = [f.name for f in table.schema if f.name != "paths" and (
-        pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_boolean(f.type))]
-    others = [f.name for f in table.schema if f.name not in numeric and f.name != "paths"]
+    try:
+        return parquet.read(columns=columns)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{path}: not a readable Parquet file ({shorten(exc)})") from None
+
+
+def _check_expansion(path, decoded_bytes, what):
+    """Refuse a Parquet file whose ``what`` would decode to over PARQUET_MAX_EXPANSION x its size."""
+    size = Path(path).stat().st_size
+    if decoded_bytes > PARQUET_MAX_EXPANSION * size:
+        raise InputError(
+            f"{path}: its {what} would decode to {decoded_bytes / 2**20:.1f} MiB from "
+            f"{size / 2**20:.3f} MiB on disk (over {PARQUET_MAX_EXPANSION}x); refused as a "
+            "decompression bomb. If the data is real, save it as .npy (read memory-mapped)"
+        )
+
+
+def _number_bytes(data_type):
+    """Bytes per value numpy will hold for an Arrow number type, or None for other types."""
+    import pyarrow as pa
+
+    if pa.types.is_boolean(data_type):
+        return 1
+    if pa.types.is_integer(data_type) or pa.types.is_floating(data_type):
+        return data_type.bit_width // 8
+    return None
+
+
+def _vector_columns(path, schema):
+    """Columns holding the descriptor of a Parquet ``schema``, and the bytes one row of them decodes to.
+
+    Returns ``([name], list_size * value bytes)`` for one fixed-size-list column of numbers,
+    else every numeric column but ``paths`` and the sum of their value bytes; any other
+    column is refused before anything is read.
+    """
+    import pyarrow as pa
+
+    lists = [f for f in schema if pa.types.is_fixed_size_list(f.type)]
+    if len(lists) == 1:
+        value_bytes = _number_bytes(lists[0].type.value_type)
+        if value_bytes is None:
+            raise InputError(f"{path}: column '{shorten(lists[0].name)}' holds lists of "
+                             f"{lists[0].type.value_type}, expected numbers")
+        return [lists[0].name], lists[0].type.list_size * value_bytes
+    fields = [f for f in schema if f.name != "paths"]
+    others = [f.name for f in fields if _number_bytes(f.type) is None]
     if others:
         raise InputError(
             f"{path}: expected one fixed-size-list column or only numeric columns, "
             f"found non-numeric columns {shorten(others[:5])}"
         )
-    return np.column_stack(
-        [table.column(c).to_numpy(zero_copy_only=False) for c in numeric]
-    ) if numeric else np.empty((table.num_rows, 0))
+    return [f.name for f in fields], sum(_number_bytes(f.type) for f in fields)
+
+
+def _load_parquet_array(path):
+    import pyarrow as pa
+
+    parquet = _open_parquet(path)
+    columns, row_bytes = _vector_columns(path, parquet.schema_arrow)
+    n_rows = parquet.metadata.num_rows
+    # the reader decodes exactly the rows the footer declares, so this bounds the allocation
+    _check_expansion(path, n_rows * row_bytes, "descriptors")
+    table = _read_columns(path, parquet, columns)
+    if not columns:
+        return np.empty((n_rows, 0))
+    if pa.types.is_fixed_size_list(table.schema.field(0).type):
+        column = table.column(0).combine_chunks()
+        if column.null_count:
+            raise InputError(f"{path}: column '{shorten(columns[0])}' has missing vectors")
+        return column.flatten().to_numpy(zero_copy_only=False).reshape(-1, column.type.list_size)
+    return np.column_stack([table.column(c).to_numpy(zero_copy_only=False) for c in columns])
 
 
 def load_descriptor_paths(path):
@@ -453,16 +512,26 @@ def load_descriptor_paths(path):
     -------
     list of str (None for a missing entry), or None
         The ``paths`` column of a Parquet file, in row order; None for other formats
-        and for Parquet files without that column (their rows match by position).
+        and for Parquet files without that column (their rows match by position). The
+        column is read dictionary-encoded and its decoded length checked first, so
+        repeated long strings cannot expand in memory.
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow.compute as pc
 
-    if Path(path).suffix.lower() != ".parquet" or "paths" not in pq.read_schema(path).names:
+    if Path(path).suffix.lower() != ".parquet":
         return None
-    column = _read_parquet(path, columns=["paths"]).column("paths")
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-        raise InputError(f"{path}: column 'paths' holds {column.type}, expected image paths (strings)")
+    schema = _open_parquet(path).schema_arrow
+    if "paths" not in schema.names:
+        return None
+    stored = schema.field("paths").type
+    stored = stored.value_type if pa.types.is_dictionary(stored) else stored  # as Arrow wrote it
+    if not (pa.types.is_string(stored) or pa.types.is_large_string(stored)):
+        raise InputError(f"{path}: column 'paths' holds {stored}, expected image paths (strings)")
+    parquet = _open_parquet(path, read_dictionary=["paths"])
+    column = _read_columns(path, parquet, ["paths"]).column(0).combine_chunks()
+    lengths = pc.binary_length(column.dictionary).take(column.indices)
+    _check_expansion(path, pc.sum(lengths).as_py() or 0, "'paths' column")
     return column.to_pylist()
 
 

@@ -2,19 +2,19 @@
 
 import os
 import re
-import sys
 from pathlib import Path
 
 from descluster.config import (
     VARIANT_PATTERN,
     check_config_against_rows,
+    checked_config_file,
+    config_errors_exit,
     validate_config,
     variant_name,
 )
 from descluster.demo import MODEL_DIMS as DEMO_MODEL_DIMS
 from descluster.errors import InputError
 from descluster.labels import parse_clustering_id
-from descluster.yamlfile import load_yaml
 
 DEMO_DIR = "results/demo"
 DEMO_PATHS_CSV = f"{DEMO_DIR}/images_paths.csv"
@@ -29,19 +29,16 @@ RESERVED_PATH_COLUMNS = ("row", "path_original")
 
 
 def _validated_config():
-    try:
-        for path in CONFIG_FILES:
-            # Snakemake has read them already; read again strictly for what YAML lets
-            # pass silently: duplicate keys, anchors and aliases, bytes that are not UTF-8
-            load_yaml(path)
+    for path in CONFIG_FILES:
+        # Snakemake has read them already; read again strictly for what YAML lets
+        # pass silently: duplicate keys, anchors and aliases
+        checked_config_file(path)
+    with config_errors_exit():
         validate_config(
             config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml", CONFIG_SOURCE
         )
         _check_input_files()
         check_config_against_rows(config, _n_images(), CONFIG_SOURCE)
-    except InputError as exc:
-        # one line and a non-zero exit, before any job: no stack for a config mistake
-        sys.exit(f"descluster: config error: {exc}")
     return config
 
 
