@@ -23,6 +23,7 @@ def main(smk):
         ground_truth=smk.input.ground_truth[0] if smk.input.ground_truth else None,
         propagated=smk.input.labels[0] if smk.input.labels else None,
         images_root=smk.params.root,
+        paths_script=smk.input.paths_script,
         seed=smk.params.seed,
         out_index=smk.output.index,
         out_pages=smk.output.pages,

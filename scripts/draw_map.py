@@ -1,4 +1,4 @@
-"""Rule draw_map: the map page of one model-variant and its data scripts."""
+"""Rule draw_map: the map page of one model-variant and its data script."""
 from descluster import map_page
 from descluster.step import run_step
 
@@ -14,11 +14,11 @@ def main(smk):
         outliers_parquet=smk.input.outliers,
         labels_parquet=(smk.input.labels or [None])[0],
         images_root=smk.params.root,
+        paths_script=smk.input.paths_script,
         model=smk.wildcards.model,
         pca=smk.wildcards.pca,
         out_page=smk.output.page,
         out_data=smk.output.data,
-        out_paths=smk.output.paths,
     )
 
 

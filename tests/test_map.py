@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from conftest import REPO_ROOT, run_snakemake
-from descluster import layout, map_page
+from descluster import layout, map_page, site
 from descluster.config import variant_name
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -85,7 +85,7 @@ def test_categorical_codes_decode_to_the_values():
     entry = map_page.categorical("colour", "ground truth", values, max_values=3)
     assert entry["values"] == ["b", "a", ""]  # most frequent first, ties by value
     assert entry["counts"] == [3, 2, 1] and entry["other"] == 2 and entry["bytes"] == 1
-    codes = map_page.unpack(entry["codes"], np.uint8)
+    codes = site.unpack(entry["codes"], np.uint8)
     decoded = [entry["values"][c] if c < len(entry["values"]) else None for c in codes]
     assert decoded == ["b", "", "a", "b", None, "b", "a", None]
 
@@ -95,13 +95,13 @@ def test_many_clusters_take_two_bytes_in_their_order():
     entry = map_page.categorical("m/p/k300", "clustering", clusters.astype(str),
                                  order=[str(c) for c in range(300)])
     assert entry["bytes"] == 2
-    assert np.array_equal(map_page.unpack(entry["codes"], np.uint16), clusters)
+    assert np.array_equal(site.unpack(entry["codes"], np.uint16), clusters)
 
 
 def test_scores_are_coloured_by_percentile():
     values = np.array([5.0, 1.0, 3.0, 2.0, 4.0])
     entry = map_page.score("combined score", "outliers", values)
-    codes = map_page.unpack(entry["codes"], np.uint8)
+    codes = site.unpack(entry["codes"], np.uint8)
     assert np.array_equal(np.argsort(codes), np.argsort(values)) and codes.max() < 256
     assert entry["ticks"][0] == [0.0, 1.0] and entry["ticks"][-1] == [1.0, 5.0]
 
@@ -123,19 +123,10 @@ def test_colourings_cover_clusterings_truth_labels_and_outliers():
         ("propagated label", "colour"), ("propagated label", "labelled outlier"),
         ("outliers", "combined score"), ("outliers", "score of m_pca2"), ("outliers", "flagged")]
     kinds = entries[2]
-    assert [kinds["values"][c] for c in map_page.unpack(kinds["codes"], np.uint8)] == [
+    assert [kinds["values"][c] for c in site.unpack(kinds["codes"], np.uint8)] == [
         "", "glare", "", "", "night", ""]
     flagged = entries[-1]
     assert flagged["values"] == ["yes", "no"] and flagged["counts"] == [1, 5]
-
-
-def test_front_coded_paths_decode_as_the_page_decodes_them():
-    paths = ["a/b/c.jpg", "a/b/d.jpg", "a/x.jpg", "a/x.jpg2", "\U0001f697/1.jpg",
-             "\U0001f697/2.jpg", "z" * 300 + "1", "z" * 300 + "2", "", "q"]
-    prefix, rest = map_page.front_code(paths)
-    assert prefix.dtype == np.uint8 and prefix[1] == len("a/b/")
-    assert prefix[5] == 3  # the car is two UTF-16 units in JavaScript
-    assert map_page.front_decode(prefix, rest) == paths
 
 
 def test_coordinates_are_quantised_to_uint16():
@@ -177,27 +168,28 @@ def test_every_model_variant_gets_a_map_with_all_images(map_run):
     assert data["n"] == len(images) and data["model"] == MAP_MODEL
     coords = np.load(workdir / "results" / "map" / MAP_MODEL / MAP_PCA / "layout.npy")
     x, y = map_page.quantise(coords)
-    assert np.array_equal(map_page.unpack(data["x"], np.uint16), x)
-    assert np.array_equal(map_page.unpack(data["y"], np.uint16), y)
+    assert np.array_equal(site.unpack(data["x"], np.uint16), x)
+    assert np.array_equal(site.unpack(data["y"], np.uint16), y)
     by_name = {c["name"]: c for c in data["colourings"]}
     for k in config["kmeans"][MAP_MODEL]:
         name = f"{MAP_MODEL}/{MAP_PCA}/k{k}"
         clusters = pd.read_parquet(workdir / "results" / "clusters" / MAP_MODEL / MAP_PCA /
                                    f"k{k}" / "assignments.parquet")["cluster"].to_numpy()
         entry = by_name[name]
-        codes = map_page.unpack(entry["codes"], np.uint8)
+        codes = site.unpack(entry["codes"], np.uint8)
         assert np.array_equal(np.array(entry["values"], dtype=int)[codes], clusters)
         template = (workdir / "results" / "labels" / "templates" /
                     f"{MAP_MODEL}_{MAP_PCA}_k{k}.yaml").read_text(encoding="utf-8")
         assert {"name": name, "page": f"{MAP_MODEL}_{MAP_PCA}_k{k}.html",
                 "file": f"{MAP_MODEL}_{MAP_PCA}_k{k}.yaml", "template": template} in data["clusterings"]
     colour = by_name["colour"]
-    codes = map_page.unpack(colour["codes"], np.uint8)
+    codes = site.unpack(colour["codes"], np.uint8)
     assert [colour["values"][c] for c in codes] == truth["colour"].fillna("").tolist()
     assert {"combined score", "flagged", "outlier kind"} <= set(by_name)
-    paths = read_data(report / f"map_{MAP_MODEL}_{MAP_PCA}_paths.js")
-    assert map_page.front_decode(map_page.unpack(paths["prefix"], np.uint8),
-                                 paths["rest"]) == images["paths"].tolist()
+    assert data["paths"] == "paths.js" and data["pathsName"] == "paths"
+    paths = read_data(report / "paths.js")
+    assert site.front_decode(site.unpack(paths["prefix"], np.uint8),
+                             paths["rest"]) == images["paths"].tolist()
     page = (report / MAP).read_text(encoding="utf-8")
     for script in ("files/assets/common.js", "files/assets/labelfile.js", "files/assets/map.js",
                    f"map_{MAP_MODEL}_{MAP_PCA}.js", "files/assets/map.css"):

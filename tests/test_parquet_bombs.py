@@ -1,8 +1,9 @@
 """Hostile descriptor Parquet files: small files that decode to far more than they hold.
 
-Each file is written here, from Arrow arrays that never hold the decoded data (dictionary
-and run-length encoding do the expanding). Arrow's memory is measured in a fresh process
-by its pool's peak, which tracemalloc does not see: a refusal costs under a megabyte.
+Each file is written here: by pyarrow from arrays that compress to almost nothing, and
+for the files that lie, with their footer rewritten (``parquet_footer``) so that it no
+longer says what the pages hold. Arrow's memory is measured in a fresh process by its
+pool's peak, which tracemalloc does not see: a refusal costs under a megabyte.
 """
 
 import json
@@ -14,10 +15,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import parquet_footer
 from descluster.errors import InputError
-from descluster.files import PARQUET_MAX_EXPANSION, load_descriptor_array
+from descluster.files import load_descriptor_paths
+from descluster.parquetfile import open_parquet, page_headers
+from descluster.files import load_descriptor_array
+from descluster.parquetfile import MAX_EXPANSION
 
-SMALL = 1_000_000  # bytes of Arrow memory a refusal may cost at most
+SMALL = 16 * 2 ** 20  # bytes a refusal may cost at most (resident memory is counted in pages)
 ROWS = 200_000
 
 
@@ -28,31 +33,44 @@ def zero_vectors(width, rows=ROWS, value_type=pa.float64()):
     return pa.FixedSizeListArray.from_arrays(values.dictionary_decode(), width)
 
 
-def arrow_peak_of(call, path):
-    """Run ``call(path)`` in a fresh process: (error message or None, Arrow pool peak bytes)."""
+def peak_of(call, path):
+    """Run ``call(path)`` in a fresh process: (error message or None, growth of its peak
+    resident memory during the call, peak of Arrow's pool), bytes. Both are needed: Arrow
+    decompresses pages and parses footers outside its pool."""
     code = f"""
-import json, pyarrow as pa
+import json, resource
+import pyarrow as pa, pyarrow.compute, pyarrow.parquet
 from descluster.errors import InputError
 from descluster.files import {call}
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:
     {call}({str(path)!r}); error = None
 except InputError as exc:
     error = str(exc)
-print(json.dumps([error, pa.default_memory_pool().max_memory()]))
+grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
+print(json.dumps([error, grown, pa.default_memory_pool().max_memory()]))
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(done.stdout)
+
+
+def assert_refused_small(call, path, message_start):
+    """``call(path)`` refuses with a message starting ``message_start``, at a small cost;
+    returns the message."""
+    error, grown, peak = peak_of(call, path)
+    assert error is not None and error.startswith(message_start), error
+    assert grown < SMALL and peak < SMALL
+    return error
 
 
 def test_vectors_that_decode_to_far_more_than_the_file_are_refused_unread(tmp_path):
     path = tmp_path / "bomb.parquet"
     # 200,000 x 64 float64 zeros: 102 MB decoded, a few kilobytes on disk
     pq.write_table(pa.table({"vector": zero_vectors(64)}), path, compression="zstd")
-    assert path.stat().st_size * PARQUET_MAX_EXPANSION < ROWS * 64 * 8
-    error, peak = arrow_peak_of("load_descriptor_array", path)
-    assert error.startswith(f"{path}: its descriptors would decode to 97.7 MiB from ")
+    assert path.stat().st_size * MAX_EXPANSION < ROWS * 64 * 8
+    error = assert_refused_small("load_descriptor_array", path,
+                                 f"{path}: its descriptors would decode to 97.7 MiB from ")
     assert "refused as a decompression bomb. If the data is real, save it as .npy" in error
-    assert peak < SMALL
 
 
 def test_numeric_columns_count_as_much_as_a_list(tmp_path):
@@ -70,17 +88,17 @@ def test_a_paths_column_of_one_long_string_repeated_is_refused_before_decoding(t
                                            pa.array(["x" * 100_000]))
     vectors = pa.FixedSizeListArray.from_arrays(pa.array(np.arange(20_000, dtype=np.float32)), 2)
     pq.write_table(pa.table({"paths": paths, "vector": vectors}), path, compression="zstd")
-    error, peak = arrow_peak_of("load_descriptor_paths", path)
-    assert error.startswith(f"{path}: its 'paths' column would decode to 953.7 MiB from ")
-    assert peak < SMALL
+    assert_refused_small("load_descriptor_paths", path,
+                         f"{path}: its 'paths' column would decode to 954.3 MiB from ")
 
 
 def test_lists_of_strings_are_refused_before_reading(tmp_path):
     path = tmp_path / "strings.parquet"
     values = pa.array(["a" * 1000] * 8)
     pq.write_table(pa.table({"vector": pa.FixedSizeListArray.from_arrays(values, 2)}), path)
-    with pytest.raises(InputError, match=r"strings\.parquet: column 'vector' holds lists of string, "
-                                         r"expected numbers"):
+    with pytest.raises(InputError, match=r"strings\.parquet: column 'vector' holds "
+                                         r"fixed_size_list<element: string>\[2\], expected lists of "
+                                         r"at least one number"):
         load_descriptor_array(path)
 
 
@@ -93,3 +111,109 @@ def test_real_descriptors_as_compressible_as_they_come_still_load(tmp_path):
                    path, compression="gzip")
     assert counts.nbytes / path.stat().st_size > 10  # a real compression ratio, well within the limit
     np.testing.assert_array_equal(load_descriptor_array(path), counts)
+
+
+@pytest.mark.parametrize("options", [
+    {"compression": "none"}, {"compression": "snappy", "use_dictionary": False},
+    {"compression": "zstd", "data_page_version": "2.0"},
+    {"compression": "gzip", "row_group_size": 300, "data_page_size": 1000}])
+def test_page_headers_read_here_agree_with_the_writers_own_totals(tmp_path, options):
+    rng = np.random.default_rng(0)
+    vectors = pa.FixedSizeListArray.from_arrays(pa.array(rng.integers(0, 5, 4000).astype(np.float32)), 4)
+    table = pa.table({"paths": [f"img/{i % 97}.jpg" for i in range(1000)], "vector": vectors,
+                      "d0": rng.normal(size=1000)})
+    pq.write_table(table, tmp_path / "f.parquet", **options)
+    parquet = open_parquet(tmp_path / "f.parquet")
+    metadata, seen = parquet.metadata, {}
+    for group, chunk, header_bytes, kind, uncompressed, compressed, n_values in page_headers(
+            tmp_path / "f.parquet", parquet, ["paths", "vector", "d0"]):
+        totals = seen.setdefault((group, chunk), [0, 0, 0])
+        totals[0] += header_bytes + uncompressed
+        totals[1] += header_bytes + compressed
+        totals[2] += n_values if kind != 2 else 0
+    assert len(seen) == metadata.num_row_groups * 3
+    for (group, chunk), (uncompressed, compressed, n_values) in seen.items():
+        written = metadata.row_group(group).column(chunk)
+        assert [uncompressed, compressed, n_values] == [
+            written.total_uncompressed_size, written.total_compressed_size, written.num_values]
+
+
+def zeros_file(path, rows, **options):
+    """``rows`` float64 zeros in one column ``d0``, as pyarrow writes them (honest)."""
+    pq.write_table(pa.table({"d0": pa.array(np.zeros(rows))}), path, compression="zstd",
+                   row_group_size=rows, **options)
+
+
+def test_a_footer_whose_total_disagrees_with_its_row_groups_is_refused(tmp_path):
+    path = tmp_path / "rows.parquet"
+    zeros_file(path, 1000)
+    # the footer says 1 row; its row group, which the reader follows, still says 1000
+    parquet_footer.rewrite_footer(path, lambda m: parquet_footer.set_row_counts(m, file_rows=1))
+    with pytest.raises(InputError, match=r"rows\.parquet: its footer says 1 rows but its row groups "
+                                         r"hold 1000; not a readable Parquet file"):
+        load_descriptor_array(path)
+
+
+@pytest.mark.parametrize("use_dictionary, what", [
+    (False, "pages would decode to 76.3 MiB"),  # one zstd page of 80 MB of zeros
+    (True, "page values would decode to 76.3 MiB")])  # 10 million run-length dictionary indices
+def test_pages_that_hold_more_than_the_footer_says_are_refused_unread(tmp_path, use_dictionary, what):
+    path = tmp_path / "lie.parquet"
+    zeros_file(path, 10_000_000, use_dictionary=use_dictionary, data_page_size=2 ** 30)
+    # every count of the footer says 1 row: its bound passes, the pages are what expand
+    parquet_footer.rewrite_footer(path, lambda m: parquet_footer.set_row_counts(
+        m, file_rows=1, group_rows=1, chunk_values=1))
+    assert open_parquet(path).metadata.num_rows == 1
+    assert_refused_small("load_descriptor_array", path, f"{path}: its {what} from ")
+
+
+def test_a_footer_declaring_a_million_row_groups_in_a_few_bytes_is_refused_small(tmp_path):
+    path = tmp_path / "groups.parquet"
+    zeros_file(path, 10)
+
+    def claim(metadata):  # a million column chunks in each of a million row groups: one held
+        row_groups = parquet_footer.field(metadata, 4)
+        chunks = parquet_footer.field(row_groups[2][1][0], 1)
+        chunks[2] = (*chunks[2], 10 ** 6)
+        row_groups[2] = (*row_groups[2], 10 ** 6)
+    parquet_footer.rewrite_footer(path, claim)
+    assert path.stat().st_size < 1000
+    assert_refused_small("load_descriptor_array", path, f"{path}: not a readable Parquet file (")
+
+
+def test_a_paths_column_of_millions_of_empty_strings_is_refused_before_decoding(tmp_path):
+    path = tmp_path / "empty.parquet"
+    pq.write_table(pa.table({"paths": pa.array([""] * 2_000_000)}), path, compression="zstd")
+    assert_refused_small("load_descriptor_paths", path,
+                         f"{path}: its 'paths' column would decode to 122.1 MiB from ")
+
+
+def test_errors_from_a_corrupt_file_are_one_line(tmp_path):
+    good = tmp_path / "good.parquet"
+    zeros_file(good, 100)
+    data = bytearray(good.read_bytes())
+    length = int.from_bytes(data[-8:-4], "little")
+    data[-8 - length + 5:-8 - length + 25] = b"\n\x1b[31m" * 4  # newlines and a terminal escape
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(bytes(data))
+    for load in (load_descriptor_array, load_descriptor_paths):
+        with pytest.raises(InputError) as raised:
+            load(bad)
+        assert "\n" not in str(raised.value) and "\x1b" not in str(raised.value)
+
+
+def test_duplicate_columns_nested_lists_and_missing_values_are_refused_in_one_line(tmp_path):
+    twice = pa.Table.from_arrays([pa.array([1.0, 2.0]), pa.array([3.0, 4.0])], names=["d0", "d0"])
+    pq.write_table(twice, tmp_path / "twice.parquet")
+    with pytest.raises(InputError, match=r"twice\.parquet: column 'd0' appears more than once"):
+        load_descriptor_array(tmp_path / "twice.parquet")
+    nested = pa.FixedSizeListArray.from_arrays(
+        pa.FixedSizeListArray.from_arrays(pa.array(np.zeros(8)), 2), 2)
+    pq.write_table(pa.table({"vector": nested}), tmp_path / "nested.parquet")
+    with pytest.raises(InputError, match=r"nested\.parquet: column 'vector' holds .*expected lists "
+                                         r"of at least one number"):
+        load_descriptor_array(tmp_path / "nested.parquet")
+    nulls = pa.table({"d0": pa.array([1, None, 3], type=pa.int8())})
+    pq.write_table(nulls, tmp_path / "nulls.parquet")
+    with pytest.raises(InputError, match=r"nulls\.parquet: column 'd0' has missing values"):
+        load_descriptor_array(tmp_path / "nulls.parquet")

@@ -84,11 +84,11 @@ def test_gallery_chunks_hold_every_member_nearest_first(demo_run):
                               / "assignments.parquet")
     for cluster, group in members.groupby("cluster"):
         chunks = sorted(folder.glob(f"c{cluster}_*.js"), key=lambda p: int(p.stem.split("_")[1]))
-        paths = [p for chunk in chunks for p in read_data(chunk)["paths"]]
         rows = [r for chunk in chunks for r in read_data(chunk)["rows"]]
         expected = group.sort_values("distance", kind="stable")
-        assert paths == expected["paths"].tolist()
-        assert rows == expected.index.tolist()  # image rows: the scores script is by row
+        # image rows: the page looks paths up in the run's paths script, scores by row too
+        assert rows == expected.index.tolist()
+        assert set(read_data(chunks[0])) == {"rows", "distance"}
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
@@ -141,9 +141,17 @@ def test_member_chunks_split_clusters_nearest_first():
     assignments = pd.DataFrame({"paths": list("abcde"), "cluster": [1, 0, 1, 1, 0],
                                 "distance": np.array([3, 2, 1, 2, 1], dtype=np.float32)})
     chunks = list(site.member_chunks(assignments, size=2))
-    assert [(c, i, p["paths"]) for c, i, p in chunks] == [
-        (0, 0, ["e", "b"]), (1, 0, ["c", "d"]), (1, 1, ["a"])]
-    assert [p["rows"] for _, _, p in chunks] == [[4, 1], [2, 3], [0]]
+    assert [(c, i, p["rows"]) for c, i, p in chunks] == [(0, 0, [4, 1]), (1, 0, [2, 3]), (1, 1, [0])]
+    assert [p["distance"] for _, _, p in chunks] == [[1, 2], [1, 2], [3]]
+
+
+def test_front_coded_paths_decode_as_the_page_decodes_them():
+    paths = ["a/b/c.jpg", "a/b/d.jpg", "a/x.jpg", "a/x.jpg2", "\U0001f697/1.jpg",
+             "\U0001f697/2.jpg", "z" * 300 + "1", "z" * 300 + "2", "", "q"]
+    prefix, rest = site.front_code(paths)
+    assert prefix.dtype == np.uint8 and prefix[1] == len("a/b/")
+    assert prefix[5] == 3  # the car is two UTF-16 units in JavaScript
+    assert site.front_decode(prefix, rest) == paths
 
 
 def test_scores_script_holds_every_image_by_row(tmp_path):

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from descluster.errors import InputError
+from descluster import parquetfile
+from descluster.errors import InputError, shorten
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,6 @@ _ALLOWED_PICKLE_GLOBALS = {
 # dtype strings numpy writes for plain numbers, dates and strings ('f4', 'i8', 'b1', 'M8', 'U20')
 _TYPESTR = re.compile(r"[biufcmMSU][0-9]{1,5}")
 _MAX_NDIM = 32
-_MAX_SHOWN = 80  # characters of a value from the file shown in a message
 # argument kinds of pickle opcodes that carry a length: (bytes of the length, signed)
 _COUNTED_ARGUMENTS = {
     pickletools.TAKEN_FROM_ARGUMENT1: (1, False),
@@ -40,12 +40,6 @@ _COUNTED_ARGUMENTS = {
     pickletools.TAKEN_FROM_ARGUMENT8U: (8, False),
 }
 _OPCODES = {op.code.encode("latin-1"): op for op in pickletools.opcodes}
-
-
-def shorten(text, limit=_MAX_SHOWN):
-    """``text`` cut to ``limit`` characters (with '...'), so a message never repeats a huge value."""
-    text = str(text)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _numpy_function(submodule, name):
@@ -380,7 +374,7 @@ def load_descriptor_array(path):
         ``.pickle``/``.pkl``: a pickled numpy array (restricted unpickler);
         ``.npy``: loaded memory-mapped with ``allow_pickle=False``;
         ``.parquet``: either one fixed-size-list column, or all-numeric columns
-        (one per dimension).
+        (one per dimension), read within a memory budget (:mod:`descluster.parquetfile`).
 
     Returns
     -------
@@ -401,103 +395,10 @@ def load_descriptor_array(path):
         except ValueError as exc:
             raise InputError(f"{path}: not a plain .npy array ({exc})") from None
     if suffix == ".parquet":
-        return _load_parquet_array(path)
+        return parquetfile.load_array(path)
     raise InputError(
         f"{path}: unknown descriptor format '{suffix}', expected .pickle, .pkl, .npy or .parquet"
     )
-
-
-# Honest descriptor files decode to at most ~25x their Parquet size (SURF bag-of-words
-# histograms, 87 % zeros, gzip: measured on office-dslr/webcam); far beyond that, a small
-# file is claiming memory it does not hold.
-PARQUET_MAX_EXPANSION = 128
-
-
-def _open_parquet(path, read_dictionary=None):
-    """``pyarrow.parquet.ParquetFile`` of ``path``; an unreadable file is one InputError."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        return pq.ParquetFile(path, read_dictionary=read_dictionary)
-    except (pa.ArrowException, OSError) as exc:
-        raise InputError(f"{path}: not a readable Parquet file ({shorten(exc)})") from None
-
-
-def _read_columns(path, parquet, columns):
-    import pyarrow as pa
-
-    try:
-        return parquet.read(columns=columns)
-    except (pa.ArrowException, OSError) as exc:
-        raise InputError(f"{path}: not a readable Parquet file ({shorten(exc)})") from None
-
-
-def _check_expansion(path, decoded_bytes, what):
-    """Refuse a Parquet file whose ``what`` would decode to over PARQUET_MAX_EXPANSION x its size."""
-    size = Path(path).stat().st_size
-    if decoded_bytes > PARQUET_MAX_EXPANSION * size:
-        raise InputError(
-            f"{path}: its {what} would decode to {decoded_bytes / 2**20:.1f} MiB from "
-            f"{size / 2**20:.3f} MiB on disk (over {PARQUET_MAX_EXPANSION}x); refused as a "
-            "decompression bomb. If the data is real, save it as .npy (read memory-mapped)"
-        )
-
-
-def _number_bytes(data_type):
-    """Bytes per value numpy will hold for an Arrow number type, or None for other types."""
-    import pyarrow as pa
-
-    if pa.types.is_boolean(data_type):
-        return 1
-    if pa.types.is_integer(data_type) or pa.types.is_floating(data_type):
-        return data_type.bit_width // 8
-    return None
-
-
-def _vector_columns(path, schema):
-    """Columns holding the descriptor of a Parquet ``schema``, and the bytes one row of them decodes to.
-
-    Returns ``([name], list_size * value bytes)`` for one fixed-size-list column of numbers,
-    else every numeric column but ``paths`` and the sum of their value bytes; any other
-    column is refused before anything is read.
-    """
-    import pyarrow as pa
-
-    lists = [f for f in schema if pa.types.is_fixed_size_list(f.type)]
-    if len(lists) == 1:
-        value_bytes = _number_bytes(lists[0].type.value_type)
-        if value_bytes is None:
-            raise InputError(f"{path}: column '{shorten(lists[0].name)}' holds lists of "
-                             f"{lists[0].type.value_type}, expected numbers")
-        return [lists[0].name], lists[0].type.list_size * value_bytes
-    fields = [f for f in schema if f.name != "paths"]
-    others = [f.name for f in fields if _number_bytes(f.type) is None]
-    if others:
-        raise InputError(
-            f"{path}: expected one fixed-size-list column or only numeric columns, "
-            f"found non-numeric columns {shorten(others[:5])}"
-        )
-    return [f.name for f in fields], sum(_number_bytes(f.type) for f in fields)
-
-
-def _load_parquet_array(path):
-    import pyarrow as pa
-
-    parquet = _open_parquet(path)
-    columns, row_bytes = _vector_columns(path, parquet.schema_arrow)
-    n_rows = parquet.metadata.num_rows
-    # the reader decodes exactly the rows the footer declares, so this bounds the allocation
-    _check_expansion(path, n_rows * row_bytes, "descriptors")
-    table = _read_columns(path, parquet, columns)
-    if not columns:
-        return np.empty((n_rows, 0))
-    if pa.types.is_fixed_size_list(table.schema.field(0).type):
-        column = table.column(0).combine_chunks()
-        if column.null_count:
-            raise InputError(f"{path}: column '{shorten(columns[0])}' has missing vectors")
-        return column.flatten().to_numpy(zero_copy_only=False).reshape(-1, column.type.list_size)
-    return np.column_stack([table.column(c).to_numpy(zero_copy_only=False) for c in columns])
 
 
 def load_descriptor_paths(path):
@@ -511,28 +412,13 @@ def load_descriptor_paths(path):
     Returns
     -------
     list of str (None for a missing entry), or None
-        The ``paths`` column of a Parquet file, in row order; None for other formats
-        and for Parquet files without that column (their rows match by position). The
-        column is read dictionary-encoded and its decoded length checked first, so
-        repeated long strings cannot expand in memory.
+        The ``paths`` column of a Parquet file, in row order
+        (:func:`descluster.parquetfile.load_paths`); None for other formats and for Parquet
+        files without that column (their rows match by position).
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     if Path(path).suffix.lower() != ".parquet":
         return None
-    schema = _open_parquet(path).schema_arrow
-    if "paths" not in schema.names:
-        return None
-    stored = schema.field("paths").type
-    stored = stored.value_type if pa.types.is_dictionary(stored) else stored  # as Arrow wrote it
-    if not (pa.types.is_string(stored) or pa.types.is_large_string(stored)):
-        raise InputError(f"{path}: column 'paths' holds {stored}, expected image paths (strings)")
-    parquet = _open_parquet(path, read_dictionary=["paths"])
-    column = _read_columns(path, parquet, ["paths"]).column(0).combine_chunks()
-    lengths = pc.binary_length(column.dictionary).take(column.indices)
-    _check_expansion(path, pc.sum(lengths).as_py() or 0, "'paths' column")
-    return column.to_pylist()
+    return parquetfile.load_paths(path)
 
 
 def partial_path(path):

@@ -9,7 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from descluster.errors import InputError
-from descluster.files import atomic_output, shorten
+from descluster.errors import shorten
+from descluster.files import atomic_output
 
 log = logging.getLogger(__name__)
 

@@ -3,12 +3,10 @@
 The page (``results/report/map_{model}_{pca}.html``) is drawn by ``browser/map.js`` from
 two data scripts beside it (``file://`` pages may load scripts, not fetch files):
 ``map_{model}_{pca}.js`` with the coordinates and every colouring, packed (uint16
-coordinates, uint8/uint16 codes, base64), loaded with the page; and
-``map_{model}_{pca}_paths.js`` with the image paths (front-coded), added after the
-first paint.
+coordinates, uint8/uint16 codes, base64), loaded with the page; and the run's
+``paths.js`` (:func:`descluster.site.write_paths_script`), added after the first paint.
 """
 
-import base64
 import logging
 from pathlib import Path
 
@@ -27,17 +25,6 @@ SCORE_LEVELS = 256  # outlier scores are coloured by their percentile, in 256 st
 SCORE_TICKS = (0.0, 0.5, 0.9, 0.99, 1.0)  # percentiles the legend gives the score of
 
 
-def pack(array, dtype):
-    """Base64 of ``array`` as little-endian ``dtype`` (what the page reads with typed arrays)."""
-    return base64.b64encode(np.ascontiguousarray(array, dtype=np.dtype(dtype).newbyteorder("<"))
-                            .tobytes()).decode("ascii")
-
-
-def unpack(text, dtype):
-    """The array :func:`pack` packed."""
-    return np.frombuffer(base64.b64decode(text), dtype=np.dtype(dtype).newbyteorder("<"))
-
-
 def quantise(layout):
     """(n, 2) coordinates in [0, 1] -> (x, y) uint16 in 0..65535 (y grows downwards on screen)."""
     q = np.rint(np.clip(np.asarray(layout, dtype=np.float64), 0.0, 1.0) * COORD_MAX)
@@ -47,7 +34,7 @@ def quantise(layout):
 def codes_entry(codes, max_code):
     """``codes`` (n,) packed in the narrowest of uint8 / uint16 that holds ``max_code``."""
     dtype = np.uint8 if max_code <= 255 else np.uint16
-    return {"bytes": np.dtype(dtype).itemsize, "codes": pack(codes, dtype)}
+    return {"bytes": np.dtype(dtype).itemsize, "codes": site.pack(codes, dtype)}
 
 
 def categorical(name, group, values, max_values=MAX_VALUES, order=None):
@@ -147,51 +134,6 @@ def colourings(clusterings, truth, outliers, labels, variant_score):
     return result
 
 
-def front_code(paths):
-    """Paths as (shared prefix with the previous path, rest): what the paths script holds.
-
-    Parameters
-    ----------
-    paths : sequence of str
-
-    Returns
-    -------
-    prefix : ndarray of shape (n,), uint8
-        Leading UTF-16 code units shared with the previous path (at most 255; JavaScript
-        strings count UTF-16 units, and a prefix never splits a character).
-    rest : list of str
-        The remaining characters of each path.
-    """
-    text = np.asarray(list(paths), dtype=str)
-    n = len(text)
-    if n == 0:
-        return np.zeros(0, dtype=np.uint8), []
-    width = max(1, text.dtype.itemsize // 4)
-    points = text.view(np.uint32).reshape(n, width)
-    same = np.zeros((n, width), dtype=bool)
-    same[1:] = (points[1:] == points[:-1]) & (points[1:] != 0)
-    shared = np.where(same.all(axis=1), width, np.argmin(same, axis=1))
-    shared = np.minimum(shared, 255)
-    # code points above U+FFFF are two UTF-16 units in JavaScript
-    wide = np.concatenate([np.zeros((n, 1), dtype=np.int64),
-                           np.cumsum(points > 0xFFFF, axis=1)], axis=1)
-    units = shared + wide[np.arange(n), shared]
-    while (units > 255).any():  # astral characters pushed a prefix past 255 units: shorten
-        shared = np.where(units > 255, shared - 1, shared)
-        units = shared + wide[np.arange(n), shared]
-    rest = [p[s:] for p, s in zip(text.tolist(), shared.tolist())]
-    return units.astype(np.uint8), rest
-
-
-def front_decode(prefix, rest):
-    """The paths :func:`front_code` coded (as the page decodes them, in UTF-16 units)."""
-    paths, previous = [], b""
-    for units, tail in zip(prefix.tolist(), rest):
-        previous = previous[:2 * units] + tail.encode("utf-16-le")
-        paths.append(previous.decode("utf-16-le"))
-    return paths
-
-
 def map_page(model, pca, data_url):
     """The HTML of a map page, drawn by map.js from the data script ``data_url``."""
     body = [
@@ -214,8 +156,8 @@ def map_page(model, pca, data_url):
 
 
 def draw_map(layout_npy, images_parquet, clusterings, attributes_parquet, outliers_parquet,
-             labels_parquet, images_root, model, pca, out_page, out_data, out_paths):
-    """Write the map page of one (model, variant) and its two data scripts.
+             labels_parquet, images_root, paths_script, model, pca, out_page, out_data):
+    """Write the map page of one (model, variant) and its data script.
 
     Parameters
     ----------
@@ -229,8 +171,11 @@ def draw_map(layout_npy, images_parquet, clusterings, attributes_parquet, outlie
         Ground truth and propagated labels, when the config has them.
     images_root : path or None
         Folder of the original images: the page shows them on hover.
-    out_page, out_data, out_paths : path
-        The HTML page and its two scripts, all in results/report.
+    paths_script : path
+        The run's ``paths.js`` (:func:`descluster.site.write_paths_script`), which the
+        page loads after its first paint.
+    out_page, out_data : path
+        The HTML page and its data script, both in results/report.
     """
     page_dir = Path(out_page).parent
     coords = np.load(layout_npy, mmap_mode="r")
@@ -250,22 +195,17 @@ def draw_map(layout_npy, images_parquet, clusterings, attributes_parquet, outlie
     labels = (site.aligned(pd.read_parquet(labels_parquet), paths, labels_parquet)
               if labels_parquet else None)
     outliers = site.aligned(pd.read_parquet(outliers_parquet), paths, outliers_parquet)
-    report = site.Report(page_dir, page_dir / site.FILES, page_dir / site.FILES, images_root)
-    stem = Path(out_page).stem
+    report = site.Report(page_dir, page_dir / site.FILES, page_dir / site.FILES, images_root,
+                         paths_script)
     data = {**report.common(), "thumbOf": {}, "model": model, "pca": pca, "n": len(paths),
-            "x": pack(x, np.uint16), "y": pack(y, np.uint16),
+            "x": site.pack(x, np.uint16), "y": site.pack(y, np.uint16),
             "colourings": colourings(named, truth, outliers, labels, f"score_{model}_{pca}"),
             "clusterings": [
                 {"name": c["name"], "page": site.page_name(c["name"]),
                  "file": Path(c["template"]).name,
                  "template": Path(c["template"]).read_text(encoding="utf-8")}
-                for c in clusterings],
-            "paths": site._url(out_paths, page_dir), "pathsName": f"{stem}/paths"}
-    prefix, rest = front_code(paths)
-    write_text_atomic(out_paths, site.script_data(
-        "chunk", f"{stem}/paths", {"prefix": pack(prefix, np.uint8), "rest": rest}))
+                for c in clusterings]}
     write_text_atomic(out_data, site.script_data("page", data))
     write_text_atomic(out_page, map_page(model, pca, site._url(out_data, page_dir)))
-    log.info("map: %d images, %d colourings, data %.1f MB + paths %.1f MB", len(paths),
-             len(data["colourings"]), Path(out_data).stat().st_size / 1e6,
-             Path(out_paths).stat().st_size / 1e6)
+    log.info("map: %d images, %d colourings, data %.1f MB", len(paths),
+             len(data["colourings"]), Path(out_data).stat().st_size / 1e6)

@@ -6,6 +6,7 @@ next to the pages, from data files written here as ``<script>`` files (``file://
 pages may load scripts, not fetch JSON).
 """
 
+import base64
 import hashlib
 import html
 import json
@@ -27,6 +28,7 @@ ASSETS = ("browser.css", "common.js", "tables.js", "labelfile.js", "clustering.j
           "outliers.js", "map.js", "map.css")
 THUMB = (160, 120)
 CHUNK = 500  # members per gallery data file
+PATHS_NAME = "paths"  # name the paths script registers its data under (DC.chunk)
 OUTLIER_THUMBS = 300  # highest-ranked flagged images that get a thumbnail
 TRUTH_TOP = 3  # values per attribute shown in a cluster's breakdown
 
@@ -448,12 +450,12 @@ def member_chunks(assignments, size=CHUNK):
     index : int
         Chunk number within the cluster.
     payload : dict
-        ``paths``, ``distance`` and ``rows`` (image row numbers), lists.
+        ``rows`` (image row numbers: the page looks their paths up in ``paths.js``) and
+        ``distance``, lists.
     """
     cluster = assignments["cluster"].to_numpy()
     distance = assignments["distance"].to_numpy()
     order = np.lexsort((distance, cluster))
-    paths = assignments["paths"].to_numpy()[order]
     sorted_clusters = cluster[order]
     distance = distance[order]
     starts = np.flatnonzero(np.r_[True, sorted_clusters[1:] != sorted_clusters[:-1]])
@@ -462,8 +464,81 @@ def member_chunks(assignments, size=CHUNK):
         for index, at in enumerate(range(start, end, size)):
             stop = min(at + size, end)
             yield int(sorted_clusters[start]), index, {
-                "paths": paths[at:stop].tolist(), "distance": _round(distance[at:stop]),
-                "rows": order[at:stop].tolist()}
+                "rows": order[at:stop].tolist(), "distance": _round(distance[at:stop])}
+
+
+def pack(array, dtype):
+    """Base64 of ``array`` as little-endian ``dtype`` (what the page reads with typed arrays)."""
+    return base64.b64encode(np.ascontiguousarray(array, dtype=np.dtype(dtype).newbyteorder("<"))
+                            .tobytes()).decode("ascii")
+
+
+def unpack(text, dtype):
+    """The array :func:`pack` packed."""
+    return np.frombuffer(base64.b64decode(text), dtype=np.dtype(dtype).newbyteorder("<"))
+
+
+
+
+def front_code(paths):
+    """Paths as (shared prefix with the previous path, rest): what ``paths.js`` holds.
+
+    Parameters
+    ----------
+    paths : sequence of str
+
+    Returns
+    -------
+    prefix : ndarray of shape (n,), uint8
+        Leading UTF-16 code units shared with the previous path (at most 255; JavaScript
+        strings count UTF-16 units, and a prefix never splits a character).
+    rest : list of str
+        The remaining characters of each path.
+    """
+    text = np.asarray(list(paths), dtype=str)
+    n = len(text)
+    if n == 0:
+        return np.zeros(0, dtype=np.uint8), []
+    width = max(1, text.dtype.itemsize // 4)
+    points = text.view(np.uint32).reshape(n, width)
+    same = np.zeros((n, width), dtype=bool)
+    same[1:] = (points[1:] == points[:-1]) & (points[1:] != 0)
+    shared = np.where(same.all(axis=1), width, np.argmin(same, axis=1))
+    shared = np.minimum(shared, 255)
+    # code points above U+FFFF are two UTF-16 units in JavaScript
+    wide = np.concatenate([np.zeros((n, 1), dtype=np.int64),
+                           np.cumsum(points > 0xFFFF, axis=1)], axis=1)
+    units = shared + wide[np.arange(n), shared]
+    while (units > 255).any():  # astral characters pushed a prefix past 255 units: shorten
+        shared = np.where(units > 255, shared - 1, shared)
+        units = shared + wide[np.arange(n), shared]
+    rest = [p[s:] for p, s in zip(text.tolist(), shared.tolist())]
+    return units.astype(np.uint8), rest
+
+
+def front_decode(prefix, rest):
+    """The paths :func:`front_code` coded (as the page decodes them, in UTF-16 units)."""
+    paths, previous = [], b""
+    for units, tail in zip(prefix.tolist(), rest):
+        previous = previous[:2 * units] + tail.encode("utf-16-le")
+        paths.append(previous.decode("utf-16-le"))
+    return paths
+
+
+def write_paths_script(paths, out_script):
+    """The run's ``paths.js``: every image path in row order, front-coded (about 10 bytes an
+    image). Pages load it once and look paths up by row: galleries and maps hold rows only.
+
+    Parameters
+    ----------
+    paths : sequence of str
+        ``paths`` of images.parquet.
+    out_script : path
+        Written atomically: ``DC.chunk("paths", {prefix: base64 uint8, rest: [str]})``.
+    """
+    prefix, rest = front_code(paths)
+    write_text_atomic(out_script, script_data(
+        "chunk", PATHS_NAME, {"prefix": pack(prefix, np.uint8), "rest": rest}))
 
 
 def gallery_name(page_stem):
@@ -518,13 +593,15 @@ class Report:
 
     ``page_dir`` is results/report; ``files`` its folder of assets, data scripts and
     thumbnails, written in ``staging`` first (renamed to ``files`` when all is done);
-    ``images_root`` the folder of the original images (or None).
+    ``images_root`` the folder of the original images (or None); ``paths_script`` the
+    run's ``paths.js`` (:func:`write_paths_script`).
     """
 
     page_dir: Path
     files: Path
     staging: Path
     images_root: str | None
+    paths_script: Path
     thumbs: dict = field(default_factory=dict)  # see write_thumbnails(known=...)
 
     @property
@@ -535,7 +612,8 @@ class Report:
         """What every data script says: the run (its results folder) and where pictures are."""
         return {"run": str(self.page_dir.resolve().parent),
                 "imageRoot": image_root_url(self.images_root, self.page_dir),
-                "thumbs": f"{self.files_url}/thumbs/"}
+                "thumbs": f"{self.files_url}/thumbs/",
+                "paths": _url(self.paths_script, self.page_dir), "pathsName": PATHS_NAME}
 
 
 def write_clustering(report, clustering, cards, assignments, scores, truth, labels, seed):

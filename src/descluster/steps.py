@@ -4,6 +4,7 @@ Scripts in ``scripts/`` only map Snakemake's inputs, outputs and params onto the
 """
 
 import logging
+from pathlib import Path
 
 import numpy as np
 
@@ -689,9 +690,21 @@ def write_gallery(assignments_parquet, page_stem, out_folder):
         site.write_gallery(pd.read_parquet(assignments_parquet), page_stem, staging)
 
 
+def write_paths(images_parquet, out_script):
+    """The run's ``paths.js``: every image path, front-coded, for the pages to look up by
+    row (:func:`descluster.site.write_paths_script`)."""
+    import pandas as pd
+
+    from descluster import site
+
+    paths = pd.read_parquet(images_parquet, columns=["paths"])["paths"]
+    site.write_paths_script(paths, out_script)
+    log.info("paths: %d images, %.1f MB", len(paths), Path(out_script).stat().st_size / 1e6)
+
+
 def build_site(models, clusterings, digests, figures, outlier_files, optional_tables,
-               ground_truth, propagated, images_root, seed, out_index, out_pages, out_outliers,
-               out_files):
+               ground_truth, propagated, images_root, paths_script, seed, out_index, out_pages,
+               out_outliers, out_files):
     """Write the offline HTML browser (see :mod:`descluster.site`).
 
     Parameters
@@ -712,6 +725,8 @@ def build_site(models, clusterings, digests, figures, outlier_files, optional_ta
         ``attributes.parquet`` and ``labels.parquet``: the cards show their breakdowns.
     images_root : path or None
         The cards' thumbnails are read from here; the pages link the originals.
+    paths_script : path
+        The run's ``paths.js``, which the galleries look their members' paths up in.
     seed : int
         draw_cards' seed: the cards show the members of its contact sheets.
     out_pages : list of path
@@ -719,8 +734,6 @@ def build_site(models, clusterings, digests, figures, outlier_files, optional_ta
     out_files : path
         Folder of the pages' scripts, styles, data scripts and thumbnails.
     """
-    from pathlib import Path
-
     import pandas as pd
 
     from descluster import site
@@ -734,7 +747,7 @@ def build_site(models, clusterings, digests, figures, outlier_files, optional_ta
     labels = pd.read_parquet(propagated) if propagated else None
     overview = []
     with atomic_directory(out_files) as staging:
-        report = site.Report(page_dir, Path(out_files), staging, images_root)
+        report = site.Report(page_dir, Path(out_files), staging, images_root, Path(paths_script))
         site.copy_assets(staging / "assets")
         (staging / "thumbs").mkdir()
         (staging / "data").mkdir()

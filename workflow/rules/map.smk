@@ -45,10 +45,10 @@ rule draw_map:
         ground_truth=ground_truth(),
         labels=["results/labels/labels.parquet"] if config["labels"] else [],
         thumbnails=images_root_input(),
+        paths_script="results/report/paths.js",
     output:
         page="results/report/map_{model}_{pca}.html",
         data="results/report/map_{model}_{pca}.js",
-        paths="results/report/map_{model}_{pca}_paths.js",
     log:
         "results/logs/draw_map/{model}/{pca}.log",
     benchmark:

@@ -1,6 +1,25 @@
 # The offline HTML browser under results/report/: pages, and files/ (scripts, data, thumbnails).
 
 
+rule write_paths:
+    input:
+        images="results/ingest/images.parquet",
+    output:
+        paths="results/report/paths.js",
+    log:
+        "results/logs/write_paths.log",
+    benchmark:
+        "results/benchmarks/write_paths.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=mem_mb(400, 2),
+        runtime=runtime_min(2, 10),
+    script:
+        "../../scripts/write_paths.py"
+
+
 rule write_gallery:
     input:
         assignments=f"{CLUSTERS}/assignments.parquet",
@@ -27,6 +46,7 @@ rule build_site:
         assignments=clustering_files(f"{CLUSTERS}/assignments.parquet"),
         # label-independent, so a label edit does not rewrite them
         galleries=clustering_files("results/report/gallery/{model}_{pca}_k{k}"),
+        paths_script="results/report/paths.js",
         templates=clustering_files("results/labels/templates/{model}_{pca}_k{k}.yaml"),
         digests=expand("results/summary/models/{model}.tsv", model=MODELS),
         pca_plots=expand("results/pca/{model}/explained_variance.png", model=MODELS),

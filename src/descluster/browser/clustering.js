@@ -611,20 +611,23 @@
     var failed = function (url) {
       status("The members could not be loaded (" + url + "): has results/report been moved?", true);
     };
-    // the members (label-independent) and the run's outlier scores (which labels change)
+    // the members' rows (label-independent), the run's image paths by row, and its
+    // outlier scores (which labels change)
     DC.loadChunk(data.scores, "scores", function (scores) {
-      DC.loadChunk(data.chunks + "c" + info.id + "_" + number + ".js", name, function (chunk) {
-        showGalleryPage(page, info, first, offset, chunk, scores);
+      DC.loadPaths(data, function (paths) {
+        DC.loadChunk(data.chunks + "c" + info.id + "_" + number + ".js", name, function (chunk) {
+          showGalleryPage(page, info, first, offset, chunk, scores, paths);
+        }, failed);
       }, failed);
     }, failed);
   }
 
-  function showGalleryPage(page, info, first, offset, chunk, scores) {
+  function showGalleryPage(page, info, first, offset, chunk, scores, paths) {
     if (gallery.page !== page || data.clusters[gallery.index] !== info) return;
     var items = [];
-    for (var i = offset; i < Math.min(chunk.paths.length, offset + PER_PAGE); i++) {
+    for (var i = offset; i < Math.min(chunk.rows.length, offset + PER_PAGE); i++) {
       var row = chunk.rows[i];
-      items.push({path: chunk.paths[i], distance: chunk.distance[i], score: scores.score[row],
+      items.push({path: paths[row], distance: chunk.distance[i], score: scores.score[row],
                   flag: scores.flag[row], cluster: info.id, rank: first + items.length + 1});
     }
     items.forEach(function (item, at) {

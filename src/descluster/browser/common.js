@@ -65,6 +65,31 @@
     document.body.appendChild(script);
   };
 
+  /* Bytes of a base64 string, as the Python side packs typed arrays. */
+  DC.bytes = function (b64) {
+    var text = atob(b64), out = new Uint8Array(text.length);
+    for (var i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+    return out;
+  };
+
+  /* The run's image paths by row, from its front-coded paths script (data.paths), decoded
+     once per page: galleries and maps hold row numbers only. */
+  var pathsByRow = null;
+  DC.loadPaths = function (data, done, failed) {
+    if (pathsByRow) { done(pathsByRow); return; }
+    DC.loadChunk(data.paths, data.pathsName, function (chunk) {
+      if (!pathsByRow) {
+        var prefix = DC.bytes(chunk.prefix), rest = chunk.rest, previous = "";
+        pathsByRow = new Array(rest.length);
+        for (var i = 0; i < rest.length; i++) {
+          previous = previous.slice(0, prefix[i]) + rest[i];
+          pathsByRow[i] = previous;
+        }
+      }
+      done(pathsByRow);
+    }, failed);
+  };
+
   /* URL of an original image: the run's image root and the path, segment by segment. */
   DC.originalUrl = function (root, path) {
     var parts = path.split("/");

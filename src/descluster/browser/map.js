@@ -26,14 +26,8 @@
   var ui = {}, listPage = 0, chosen = null;
 
   /* ---- decoding ------------------------------------------------------------------- */
-  function bytes(b64) {
-    var text = atob(b64), out = new Uint8Array(text.length);
-    for (var i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-    return out;
-  }
-
   function typed(b64, size) {
-    var raw = bytes(b64);
+    var raw = DC.bytes(b64);
     return size === 2 ? new Uint16Array(raw.buffer, 0, raw.length / 2) : raw;
   }
 
@@ -702,13 +696,12 @@
 
   /* ---- the paths, loaded after the first paint ------------------------------------ */
   function loadPaths() {
-    DC.loadChunk(data.paths, data.pathsName, function (chunk) {
-      var prefix = bytes(chunk.prefix), rest = chunk.rest, out = new Array(n), previous = "";
-      for (var i = 0; i < n; i++) {
-        previous = previous.slice(0, prefix[i]) + rest[i];
-        out[i] = previous;
+    DC.loadPaths(data, function (byRow) {
+      if (byRow.length !== n) {
+        status("The image paths (" + data.paths + ") are of another run: rerun the workflow.", true);
+        return;
       }
-      paths = out;
+      paths = byRow;
       document.body.setAttribute("data-paths", "loaded");
       showSelection();
     }, function (url) {
