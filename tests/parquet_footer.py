@@ -132,3 +132,29 @@ def set_row_counts(metadata, file_rows=None, group_rows=None, chunk_values=None)
         for chunk in field(group, 1)[2][1]:
             if chunk_values is not None:
                 field(field(chunk, 3)[2], 5)[2] = chunk_values
+
+
+def bloat_first_page(path, extra_bytes, codec="zstd"):
+    """Append ``extra_bytes`` zero bytes to the first data page of a one-page file, recompressed.
+
+    The page header says the new sizes (so Arrow decompresses all of it) while the footer
+    still says one row: a few kilobytes that decompress to ``extra_bytes`` bytes.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    chunk = pq.ParquetFile(path).metadata.row_group(0).column(0)
+    start, data = chunk.data_page_offset, path.read_bytes()
+    header, payload_at = decode(data, start)
+    raw = pa.Codec(codec).decompress(data[payload_at:payload_at + field(header, 3)[2]],
+                                     decompressed_size=field(header, 2)[2], asbytes=True)
+    bloated = pa.Codec(codec).compress(raw + bytes(extra_bytes), asbytes=True)
+    field(header, 2)[2], field(header, 3)[2] = len(raw) + extra_bytes, len(bloated)
+    page = encode(header) + bloated
+    length = int.from_bytes(data[-8:-4], "little")
+    metadata, _ = decode(data, len(data) - 8 - length)
+    meta = field(field(field(metadata, 4)[2][1][0], 1)[2][1][0], 3)[2]  # ColumnMetaData
+    field(meta, 6)[2] = len(page) - len(bloated) + len(raw) + extra_bytes
+    field(meta, 7)[2] = len(page)
+    footer = encode(metadata)
+    path.write_bytes(data[:start] + page + footer + len(footer).to_bytes(4, "little") + b"PAR1")

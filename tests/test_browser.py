@@ -473,3 +473,37 @@ def test_outliers_page_pages_every_flagged_image(demo_run, session):
     assert "kind" in page.locator(".viewer-info").inner_text()
     page.keyboard.press("Escape")
     session.check_clean()
+
+
+def test_outliers_page_marks_bad_images_in_a_clustering_label_file(demo_run, session):
+    workdir, _, _ = demo_run
+    page = session.open(workdir / "results" / "report" / "outliers.html")
+    page.select_option("#markin", label=CLUSTERING)
+    first = page.locator("#flagged .tile").first
+    path = first.get_attribute("data-path")
+    first.click()
+    page.keyboard.press("b")
+    assert "marked bad in the label file of " + CLUSTERING in page.text_content("#status")
+    page.keyboard.press("Escape")
+    assert "bad" in first.get_attribute("class").split()
+    key = f"descluster:{(workdir / 'results').resolve()}:{CLUSTERING}"
+    kept = yaml.safe_load(page.evaluate("key => localStorage.getItem(key)", key))
+    assert kept["images"] == [{"path": path, "outlier": True}]
+    # the clustering page starts from what the outliers page kept: its download holds the mark
+    labelling = session.open(workdir / "results" / "report" / PAGE)
+    labelling.wait_for_selector(".card")
+    downloaded, _ = download(labelling)
+    assert yaml.safe_load(downloaded)["images"] == [{"path": path, "outlier": True}]
+    # another clustering's label file does not have the mark; b again takes it back
+    other = next(o for o in page.locator("#markin option").all_inner_texts() if o != CLUSTERING)
+    page.select_option("#markin", label=other)
+    assert "bad" not in first.get_attribute("class").split()
+    page.select_option("#markin", label=CLUSTERING)
+    assert "bad" in first.get_attribute("class").split()
+    first.click()
+    page.keyboard.press("b")
+    page.keyboard.press("Escape")
+    assert "bad" not in first.get_attribute("class").split()
+    kept = yaml.safe_load(page.evaluate("key => localStorage.getItem(key)", key))
+    assert kept["images"] == []
+    session.check_clean()

@@ -200,11 +200,7 @@ def draw_map(layout_npy, images_parquet, clusterings, attributes_parquet, outlie
     data = {**report.common(), "thumbOf": {}, "model": model, "pca": pca, "n": len(paths),
             "x": site.pack(x, np.uint16), "y": site.pack(y, np.uint16),
             "colourings": colourings(named, truth, outliers, labels, f"score_{model}_{pca}"),
-            "clusterings": [
-                {"name": c["name"], "page": site.page_name(c["name"]),
-                 "file": Path(c["template"]).name,
-                 "template": Path(c["template"]).read_text(encoding="utf-8")}
-                for c in clusterings]}
+            "clusterings": site.marking_targets(clusterings)}
     write_text_atomic(out_data, site.script_data("page", data))
     write_text_atomic(out_page, map_page(model, pca, site._url(out_data, page_dir)))
     log.info("map: %d images, %d colourings, data %.1f MB", len(paths),

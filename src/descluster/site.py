@@ -683,9 +683,27 @@ def write_clustering(report, clustering, cards, assignments, scores, truth, labe
             "smallest_share": cards["share"].min(), "largest_share": cards["share"].max()}
 
 
+def marking_targets(clusterings):
+    """The clusterings whose label files a page outside them marks images in (map, outliers).
+
+    Parameters
+    ----------
+    clusterings : list of dict
+        ``name`` (``model/pca/kK``) and ``template`` (label template path).
+
+    Returns
+    -------
+    list of dict
+        ``name``, ``page``, ``file`` (the label file's name) and ``template`` (its text):
+        the page starts from what the browser keeps for the clustering, else the template.
+    """
+    return [{"name": c["name"], "page": page_name(c["name"]), "file": Path(c["template"]).name,
+             "template": Path(c["template"]).read_text(encoding="utf-8")} for c in clusterings]
+
+
 # --- outliers -----------------------------------------------------------------------
 
-def write_outliers(report, scores, truth, summary, sheet_path, page):
+def write_outliers(report, scores, truth, summary, sheet_path, clusterings, page):
     """The outliers page and the data script of every flagged image.
 
     Parameters
@@ -693,6 +711,9 @@ def write_outliers(report, scores, truth, summary, sheet_path, page):
     report : Report
     scores : DataFrame
         ``outliers.parquet``.
+    clusterings : list of dict
+        ``name`` and ``template`` of every clustering: the page marks images bad in their
+        label files (:func:`marking_targets`).
     truth : DataFrame or None
         ``attributes.parquet``, same rows: its ``outlier`` column gives each image's kind.
     summary : DataFrame
@@ -714,7 +735,7 @@ def write_outliers(report, scores, truth, summary, sheet_path, page):
         flagged["rank"], flagged["paths"], _round(flagged["combined_score"], 3),
         flagged["n_models_flagging"], flagged["kind"], flagged[models].to_numpy(dtype=float))]
     data = {**report.common(), "models": [c.removeprefix("score_") for c in models],
-            "thumbOf": thumbs, "rows": rows}
+            "thumbOf": thumbs, "rows": rows, "clusterings": marking_targets(clusterings)}
     (report.staging / "data").mkdir(exist_ok=True)
     (report.staging / "data" / "outliers.js").write_text(script_data("outliers", data),
                                                          encoding="utf-8")
@@ -744,4 +765,4 @@ def outliers_page(summary, top, sheet_path, page_dir, data_file):
              "<h2>Top-ranked images, all scores</h2>", table(top),
              "<details><summary>Contact sheet of the top 30 (rows: ranks 1-10, 11-20, 21-30)"
              "</summary>", _image(sheet_path, page_dir, "top outliers"), "</details>"]
-    return _page("outliers", "\n".join(parts), ("outliers.js",), data_file)
+    return _page("outliers", "\n".join(parts), ("labelfile.js", "outliers.js"), data_file)

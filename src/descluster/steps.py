@@ -761,7 +761,7 @@ def build_site(models, clusterings, digests, figures, outlier_files, optional_ta
                 None if truth is None else site.aligned(truth, paths, ground_truth),
                 None if labels is None else site.aligned(labels, paths, propagated), seed))
         site.write_outliers(report, scores, truth, pd.read_csv(outlier_files["summary"], sep="\t"),
-                            outlier_files["sheet"], out_outliers)
+                            outlier_files["sheet"], clusterings, out_outliers)
     write_text_atomic(out_index, site.index_page(models, pd.DataFrame(overview), tables, figures,
                                                  page_dir))
     log.info("site: %d clustering pages in %s", len(out_pages), page_dir)

@@ -297,6 +297,13 @@ def mem_mb(base_mb, per_input_mb):
     return request
 
 
+def ingest_mem_mb(wildcards, input, attempt):
+    """ingest_descriptors' request: 1.4 x the input for pickles and .npy; 3.5 x for Parquet,
+    whose array exists twice (the reading child, then the step) beside Arrow's buffers."""
+    per_input_mb = 3.5 if str(input.descriptors).lower().endswith(".parquet") else 1.4
+    return mem_mb(800, per_input_mb)(wildcards, input, attempt)
+
+
 def runtime_min(base_min, min_per_gb):
     """runtime (minutes) = base_min + min_per_gb x input GB, doubled on each retry."""
 

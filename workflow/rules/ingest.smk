@@ -34,8 +34,9 @@ rule ingest_descriptors:
         ENV
     threads: 1
     resources:
-        # the array is held once; a protocol-2 pickle needs about 2.3x while loading
-        mem_mb=mem_mb(800, 1.4),
+        # the array is held once; a protocol-2 pickle needs about 2.3x while loading;
+        # a Parquet file is decoded in a child process and sent back (ingest_mem_mb)
+        mem_mb=ingest_mem_mb,
         runtime=runtime_min(3, 4),
     script:
         "../../scripts/ingest_descriptors.py"

@@ -6,7 +6,6 @@
   var DC = window.DC, LF = DC.labelfile, el = DC.el;
   var KINDS = ["nearest", "random", "farthest"];
   var PER_PAGE = 100;  // gallery tiles per page
-  var MARKS = [["b", "bad image", "outlier"], ["n", "not this cluster", "not_cluster"]];
   var data, doc, storageKey, current = 0, bar = {}, gallery = null, storageOk = true;
   // maps keyed by data (ids, paths, values) have no prototype: any key is a plain key
   var infos = Object.create(null), otherValues = Object.create(null);
@@ -36,7 +35,7 @@
 
   /* Values of the run's other clusterings kept in this browser: suggestions too. */
   function readOtherClusterings() {
-    var prefix = "descluster:" + data.run + ":";
+    var prefix = LF.storageKey(data.run, "");
     try {
       for (var i = 0; i < window.localStorage.length; i++) {
         var key = window.localStorage.key(i);
@@ -383,7 +382,7 @@
           .concat(item.rank ? [["rank by distance", String(item.rank)]] : []);
       },
       marks: doc ? {
-        keys: MARKS,
+        keys: LF.IMAGE_MARKS,
         get: function (item) { return imageEntry(item.path, false) || {}; },
         toggle: function (item, name) { toggleMark(item.path, name); },
         describe: function (item) {
@@ -661,7 +660,7 @@
     data = DC.takePageData("The page's data (files/data/) could not be loaded: has " +
       "results/report been moved without its folder files/?");
     if (!data) return;
-    storageKey = "descluster:" + data.run + ":" + data.clustering;
+    storageKey = LF.storageKey(data.run, data.clustering);
     buildToolbar();
     var template = null;
     try { template = LF.parse(data.template, data.clustering); } catch (e) {

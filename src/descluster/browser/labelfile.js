@@ -165,5 +165,78 @@
     return out.join("\n") + "\n";
   }
 
-  DC.labelfile = {parse: parse, serialize: serialize, LabelFileError: LabelFileError};
+  /* ---- image marks from other pages (map, outliers) -------------------------------- */
+  /* The flags an image entry can have, with their keys in the image view. */
+  var IMAGE_MARKS = [["b", "bad image", "outlier"], ["n", "not this cluster", "not_cluster"]];
+
+  /* Where this browser keeps a clustering's label file: the clustering page's storage. */
+  function storageKey(run, name) { return "descluster:" + run + ":" + name; }
+
+  /* The label document of a clustering ({name, template}) as its page would start from:
+   * what this browser keeps for it, else its template. Throws with a message to show. */
+  function keptDoc(run, clustering) {
+    var template = parse(clustering.template, clustering.name), kept = null;
+    try { kept = window.localStorage.getItem(storageKey(run, clustering.name)); } catch (e) {
+      throw new Error("this browser keeps nothing for these pages, so marks cannot reach " +
+                      "the label file; mark the images on the clustering page's image view");
+    }
+    if (kept === null) return template;
+    var doc = parse(kept, clustering.name);
+    var fits = doc.clusters.length === template.clusters.length &&
+      doc.clusters.every(function (c, i) {
+        return c.id === template.clusters[i].id && c.size === template.clusters[i].size;
+      });
+    if (!fits) {
+      throw new Error("the labels this browser keeps for " + clustering.name + " are not this " +
+                      "run's: open its page first");
+    }
+    return doc;
+  }
+
+  function keepDoc(run, clustering, doc) {
+    try {
+      window.localStorage.setItem(storageKey(run, clustering.name), serialize(doc));
+    } catch (e) {
+      throw new Error("this browser refused to keep the label file (storage full?)");
+    }
+  }
+
+  function imageIndex(doc) {
+    var index = Object.create(null);
+    doc.images.forEach(function (image) { index[image.path] = image; });
+    return index;
+  }
+
+  function isEmpty(image) {
+    return !image.outlier && !image.not_cluster && !image.note &&
+      !Object.keys(image.values).some(function (a) { return image.values[a]; });
+  }
+
+  /* Set (or with name null clear) a mark on the images at paths, in the label file this
+   * browser keeps for clustering; returns how many marks changed. */
+  function markImages(run, clustering, paths, name, value) {
+    var doc = keptDoc(run, clustering), index = imageIndex(doc), changed = 0;
+    paths.forEach(function (path) {
+      var image = index[path];
+      if (!image && !value) return;
+      if (!image) {
+        image = index[path] = {path: path, values: {}, note: "", outlier: false, not_cluster: false};
+        doc.images.push(image);
+      }
+      var names = name ? [name] : IMAGE_MARKS.map(function (k) { return k[2]; });
+      names.forEach(function (f) { if (!!image[f] !== value) { image[f] = value; changed++; } });
+    });
+    doc.images = doc.images.filter(function (image) { return !isEmpty(image); });
+    keepDoc(run, clustering, doc);
+    return changed;
+  }
+
+  /* The image entry of path in that label file ({} when none or unreadable). */
+  function imageMarks(run, clustering, path) {
+    try { return imageIndex(keptDoc(run, clustering))[path] || {}; } catch (e) { return {}; }
+  }
+
+  DC.labelfile = {parse: parse, serialize: serialize, LabelFileError: LabelFileError,
+                  IMAGE_MARKS: IMAGE_MARKS, storageKey: storageKey, markImages: markImages,
+                  imageMarks: imageMarks};
 })();

@@ -6,7 +6,6 @@
 (function () {
   "use strict";
   var DC = window.DC, LF = DC.labelfile, el = DC.el;
-  var MARKS = [["b", "bad image", "outlier"], ["n", "not this cluster", "not_cluster"]];
   var PER_PAGE = 60;  // selected images listed per page
   var LEGEND_MAX = 80;  // legend entries shown
   var MAX_MARK = 20000;  // images one action marks at most (the label file stays readable)
@@ -291,67 +290,6 @@
     return rows;
   }
 
-  /* ---- the label files: the clustering pages' storage ---------------------------- */
-  function storageKey(name) { return "descluster:" + data.run + ":" + name; }
-
-  /* The label document of a clustering as its page would start from: what this browser
-   * keeps for it, else its template. Throws with a message the page shows. */
-  function loadDoc(clustering) {
-    var template = LF.parse(clustering.template, clustering.name), kept = null;
-    try { kept = window.localStorage.getItem(storageKey(clustering.name)); } catch (e) {
-      throw new Error("this browser keeps nothing for these pages, so marks cannot reach " +
-                      "the label file; mark the images on the clustering page's image view");
-    }
-    if (kept === null) return template;
-    var doc = LF.parse(kept, clustering.name);
-    var fits = doc.clusters.length === template.clusters.length &&
-      doc.clusters.every(function (c, i) {
-        return c.id === template.clusters[i].id && c.size === template.clusters[i].size;
-      });
-    if (!fits) {
-      throw new Error("the labels this browser keeps for " + clustering.name + " are not this " +
-                      "run's: open its page first");
-    }
-    return doc;
-  }
-
-  function saveDoc(clustering, doc) {
-    try {
-      window.localStorage.setItem(storageKey(clustering.name), LF.serialize(doc));
-    } catch (e) {
-      throw new Error("this browser refused to keep the label file (storage full?)");
-    }
-  }
-
-  function imageIndex(doc) {
-    var index = {};
-    doc.images.forEach(function (image) { index[image.path] = image; });
-    return index;
-  }
-
-  function isEmpty(image) {
-    return !image.outlier && !image.not_cluster && !image.note &&
-      !Object.keys(image.values).some(function (a) { return image.values[a]; });
-  }
-
-  /* Set (or with name null clear) a mark on images; returns how many changed. */
-  function mark(clustering, list, name, value) {
-    var doc = loadDoc(clustering), index = imageIndex(doc), changed = 0;
-    list.forEach(function (path) {
-      var image = index[path];
-      if (!image && !value) return;
-      if (!image) {
-        image = index[path] = {path: path, values: {}, note: "", outlier: false, not_cluster: false};
-        doc.images.push(image);
-      }
-      var names = name ? [name] : MARKS.map(function (k) { return k[2]; });
-      names.forEach(function (f) { if (!!image[f] !== value) { image[f] = value; changed++; } });
-    });
-    doc.images = doc.images.filter(function (image) { return !isEmpty(image); });
-    saveDoc(clustering, doc);
-    return changed;
-  }
-
   function status(text, isError, link) {
     ui.status.textContent = text;
     ui.status.className = isError ? "status error" : "status";
@@ -372,7 +310,8 @@
       return;
     }
     try {
-      var changed = mark(chosen, selectedRows().map(function (i) { return paths[i]; }), name, value);
+      var changed = LF.markImages(data.run, chosen, selectedRows().map(function (i) { return paths[i]; }),
+                                  name, value);
       status(nSelected + " selected image(s) " + what + " in the label file of " + chosen.name +
              " (" + changed + " change(s)), kept in this browser: its page's next download " +
              "includes them.", false, chosen);
@@ -401,14 +340,12 @@
       data: data, onClose: onClose,
       info: function (item) { return describe(item.row); },
       marks: chosen ? {
-        keys: MARKS,
-        get: function (item) {
-          try { return imageIndex(loadDoc(chosen))[item.path] || {}; } catch (e) { return {}; }
-        },
+        keys: LF.IMAGE_MARKS,
+        get: function (item) { return LF.imageMarks(data.run, chosen, item.path); },
         toggle: function (item, name) {
           try {
-            var now = !(imageIndex(loadDoc(chosen))[item.path] || {})[name];
-            mark(chosen, [item.path], name, now);
+            var now = !LF.imageMarks(data.run, chosen, item.path)[name];
+            LF.markImages(data.run, chosen, [item.path], name, now);
             status(item.path + ": " + (now ? "" : "no longer ") + "marked '" + name + "' in the " +
                    "label file of " + chosen.name + ".", false, chosen);
           } catch (e) { status(e.message, true); }
