@@ -10,6 +10,7 @@ unchecked costs 100 MB to 1 GB.
 """
 
 import json
+import os
 import subprocess
 import sys
 
@@ -21,7 +22,7 @@ import pytest
 import parquet_footer
 from descluster.errors import InputError
 from descluster.files import load_descriptor_array, load_descriptor_paths
-from descluster.parquetfile import ALLOWANCE, MAX_EXPANSION
+from descluster.parquetfile import ALLOWANCE, MAX_EXPANSION, VALUE_BYTES
 
 SMALL = 16 * 2 ** 20  # bytes a refusal may cost at most (resident memory is counted in pages)
 ROWS = 200_000
@@ -60,13 +61,14 @@ print(json.dumps([error, length, grown * 1024, reader * 1024]))
 
 def bounded(call, path):
     """``call(path)``'s (error or None, result length), asserting what it cost: nothing in
-    the calling process, and in the reader no more than the file may declare (its
-    footer's bound) plus the reader's allowance."""
+    the calling process, and in the reader no more than its limit allows a file this size."""
     tiny = path.with_name("tiny.parquet")
     pq.write_table(pa.table({"paths": ["a.jpg", "b.jpg"], "d0": [0.5, 1.5]}), tiny)
     error, length, grown, reader = peak_of(call, path, tiny)
     assert grown < SMALL
-    assert reader < MAX_EXPANSION * path.stat().st_size + ALLOWANCE + SMALL
+    # the most any limit allows: the array (<= MAX_EXPANSION x the file) and VALUE_BYTES for
+    # each of its values (>= 1 byte each), the file, and the allowance
+    assert reader < (1 + VALUE_BYTES) * MAX_EXPANSION * path.stat().st_size + ALLOWANCE + SMALL
     return error, length
 
 
@@ -205,3 +207,38 @@ def test_duplicate_columns_nested_lists_and_missing_values_are_refused_in_one_li
     pq.write_table(nulls, tmp_path / "nulls.parquet")
     with pytest.raises(InputError, match=r"nulls\.parquet: it has missing values"):
         load_descriptor_array(tmp_path / "nulls.parquet")
+
+
+def test_honest_files_with_small_row_groups_load(tmp_path):
+    # batches span row groups; a file of many small ones must still fit the reader's limit
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(20_000, 64)).astype(np.float32)
+    path = tmp_path / "groups.parquet"
+    pq.write_table(pa.table({"vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 64)}),
+                   path, row_group_size=3000, compression="zstd")
+    np.testing.assert_array_equal(load_descriptor_array(path), vectors)
+
+
+def test_the_reader_is_not_fooled_by_the_working_directory_or_inherited_limits(tmp_path):
+    path = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"paths": ["a.jpg", "b.jpg"], "d0": [0.5, 1.5]}), path)
+    shadow = tmp_path / "cwd"
+    shadow.mkdir()
+    (shadow / "resource.py").write_text("raise SystemExit('a resource.py of the working directory ran')\n")
+    code = (f"import resource; resource.setrlimit(resource.RLIMIT_CPU, (50, 50))\n"
+            f"from descluster.files import load_descriptor_array, load_descriptor_paths\n"
+            f"print(load_descriptor_array({str(path)!r}).tolist(), load_descriptor_paths({str(path)!r}))")
+    # -P here too: this test process must not run it; the reader it starts is the point
+    done = subprocess.run([sys.executable, "-P", "-c", code], cwd=shadow, capture_output=True, text=True)
+    assert done.stdout.strip() == "[[0.5], [1.5]] ['a.jpg', 'b.jpg']", done.stderr
+
+
+def test_a_fifo_or_a_file_of_paths_only_is_handled(tmp_path):
+    fifo = tmp_path / "d.parquet"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match=r"d\.parquet: not a regular file"):
+        load_descriptor_paths(fifo)
+    only = tmp_path / "only.parquet"
+    pq.write_table(pa.table({"paths": ["a.jpg", "b.jpg"]}), only)
+    assert load_descriptor_array(only).shape == (2, 0)  # refused later: zero columns
+    assert load_descriptor_paths(only) == ["a.jpg", "b.jpg"]

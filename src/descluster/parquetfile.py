@@ -17,13 +17,13 @@ The limit is Linux's ``RLIMIT_AS``; where it is not enforced (macOS), the footer
 still apply.
 """
 
-import io
 import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -40,14 +40,24 @@ MAX_EXPANSION = 128
 # bool, 13.4 for int8 (decoded through int32, with its levels).
 VALUE_BYTES = 16
 ALLOWANCE = 64 * 2 ** 20  # the reader's own working memory
-BATCH_BYTES = 16 * 2 ** 20  # decoded bytes per batch read into the array
+# decoded bytes per batch read into the array: a batch may span row groups, beyond what
+# the limit counts for one, so it is kept small
+BATCH_BYTES = 2 ** 20
 CPU_SECONDS = 60  # and one more per 20 MB of file
 _PATH_ROW_BYTES = 64  # a Python str and its list slot, per path, beyond its characters
+# holding paths costs several copies of their text (Arrow's, Python's, the JSON sent back)
+_PATH_COPIES = 4
+
+
+def _stored_size(path):
+    """Bytes the file holds on disk: a sparse file's holes read as zeros but hold nothing."""
+    status = Path(path).stat()
+    return min(status.st_size, status.st_blocks * 512) if status.st_blocks else status.st_size
 
 
 def _check_expansion(path, decoded_bytes, what):
     """Refuse a file whose ``what`` would decode to over MAX_EXPANSION x its size."""
-    size = Path(path).stat().st_size
+    size = _stored_size(path)
     if decoded_bytes > MAX_EXPANSION * size:
         raise InputError(
             f"{path}: its {what} would decode to {decoded_bytes / 2**20:.1f} MiB from "
@@ -61,7 +71,7 @@ def _check_expansion(path, decoded_bytes, what):
 def _open(path):
     import pyarrow.parquet as pq
 
-    size = Path(path).stat().st_size
+    size = _stored_size(path)
     # a list or string in the footer cannot hold more items than the file has bytes
     return pq.ParquetFile(path, thrift_container_size_limit=max(1, min(size, 1_000_000)),
                           thrift_string_size_limit=max(1, min(size, 100_000_000)),
@@ -113,7 +123,7 @@ def _vector_columns(path, schema):
             f"{path}: expected one fixed-size-list column or only numeric columns, "
             f"found non-numeric columns {shorten(others[:5])}"
         )
-    dtype = np.result_type(*[_numpy_dtype(f.type) for f in fields]) if fields else np.float64
+    dtype = np.result_type(*[_numpy_dtype(f.type) for f in fields]) if fields else np.dtype(np.float64)
     return [f.name for f in fields], dtype, len(fields)
 
 
@@ -127,17 +137,27 @@ def _numbers(array, path):
 
 def _limit_memory(path, budget):
     """Limit this process to its present address space plus ``budget`` bytes (where the
-    system tells its size: Linux), and its CPU time."""
+    system tells its size: Linux) and its CPU time, within the limits it inherited. Soft
+    limits only, so that a later call may set the budget the footer allows."""
     import resource
 
-    seconds = CPU_SECONDS + Path(path).stat().st_size // (20 * 2 ** 20)
-    resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
+    def limit(kind, value):
+        _, hard = resource.getrlimit(kind)
+        resource.setrlimit(kind, (value if hard == resource.RLIM_INFINITY else min(value, hard), hard))
+
+    limit(resource.RLIMIT_CORE, 0)  # a reader stopped by a limit leaves no core file behind
+    limit(resource.RLIMIT_CPU, CPU_SECONDS + Path(path).stat().st_size // (20 * 2 ** 20))
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize"))
     except (OSError, StopIteration):
         return
-    resource.setrlimit(resource.RLIMIT_AS, (size + budget, size + budget))
+    limit(resource.RLIMIT_AS, size + budget)
+
+
+def _limit_before_reading(path):
+    """The limit while the footer is parsed: what the file may declare at most, and more."""
+    _limit_memory(path, MAX_EXPANSION * _stored_size(path) + ALLOWANCE)
 
 
 def _read_array(path):
@@ -148,6 +168,7 @@ def _read_array(path):
     """
     import pyarrow as pa
 
+    _limit_before_reading(path)
     parquet = _open(path)
     columns, dtype, width = _vector_columns(path, parquet.schema_arrow)
     n_rows = _row_count(path, parquet)
@@ -157,7 +178,7 @@ def _read_array(path):
     is_list = bool(columns) and pa.types.is_fixed_size_list(parquet.schema_arrow.field(columns[0]).type)
     at_once = (max((metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)),
                    default=0) * width if is_list else n_rows)
-    _limit_memory(path, decoded + VALUE_BYTES * at_once + Path(path).stat().st_size + ALLOWANCE)
+    _limit_memory(path, decoded + VALUE_BYTES * at_once + _stored_size(path) + ALLOWANCE)
     array = np.empty((n_rows, width), dtype=dtype)
     if not is_list:
         for j, column in enumerate(columns):
@@ -189,6 +210,7 @@ def _read_paths(path):
     """The ``paths`` column of ``path`` (None for a missing entry), or None without one."""
     import pyarrow as pa
 
+    _limit_before_reading(path)
     parquet = _open(path)
     schema = parquet.schema_arrow
     if "paths" not in schema.names:
@@ -201,13 +223,28 @@ def _read_paths(path):
         raise InputError(f"{path}: column 'paths' holds {shorten(stored)}, expected image paths (strings)")
     n_rows = _row_count(path, parquet)
     _check_expansion(path, n_rows * _PATH_ROW_BYTES, "'paths' column")
-    size = Path(path).stat().st_size
-    _limit_memory(path, VALUE_BYTES * n_rows + MAX_EXPANSION * size + ALLOWANCE)
+    _limit_memory(path, _PATH_COPIES * (_PATH_ROW_BYTES * n_rows + MAX_EXPANSION * _stored_size(path))
+                  + ALLOWANCE)
     return parquet.read(columns=["paths"], use_threads=False).column(0).to_pylist()
 
 
-def _child(kind, path):
-    """Entry of the child process: write the result to stdout, or one error line to stderr.
+class _Stream:
+    """A pipe as numpy sees a stream that is not a file: read or written in chunks (numpy's
+    file path asks a pipe for its position)."""
+
+    def __init__(self, pipe):
+        self.pipe = pipe
+
+    def read(self, n=-1):
+        return self.pipe.read(n)
+
+    def write(self, data):
+        return self.pipe.write(data)
+
+
+def _child(kind, path, result_fd):
+    """Entry of the child process: write the result to ``result_fd`` (nothing else writes
+    there), or one error line to stderr.
 
     Exit 0 with the result; 2 with an InputError's message; 3 when memory ran out.
     """
@@ -216,10 +253,11 @@ def _child(kind, path):
     pa.set_cpu_count(1)  # no thread pool: its stacks would count against the limit
     pa.set_io_thread_count(1)
     try:
-        if kind == "array":
-            np.lib.format.write_array(sys.stdout.buffer, _read_array(path), allow_pickle=False)
-        else:
-            sys.stdout.write(json.dumps(_read_paths(path)))
+        with os.fdopen(result_fd, "wb") as out:
+            if kind == "array":
+                np.lib.format.write_array(_Stream(out), _read_array(path), allow_pickle=False)
+            else:
+                out.write(json.dumps(_read_paths(path)).encode("utf-8"))
     except InputError as exc:
         sys.stderr.write(str(exc))
         sys.exit(2)
@@ -232,35 +270,38 @@ def _child(kind, path):
 
 # --- in the calling process ------------------------------------------------------------
 
-class _Stream:
-    """A pipe as numpy's reader sees a stream that is not a file: read in chunks into place."""
-
-    def __init__(self, pipe):
-        self.pipe = pipe
-
-    def read(self, n=-1):
-        return self.pipe.read(n)
-
-
 def _run_child(kind, path, read_result):
     path = Path(path)
-    with tempfile.TemporaryFile() as errors:
-        child = subprocess.Popen(  # noqa: S603 - our module; the path is an argument, no shell
-            [sys.executable, "-m", "descluster.parquetfile", kind, str(path)],
-            stdout=subprocess.PIPE, stderr=errors,
-            # the system allocator asks the kernel for what it uses, so the address-space
-            # limit sees it; mimalloc and jemalloc reserve arenas ahead, which it would not
-            env={**os.environ, "ARROW_DEFAULT_MEMORY_POOL": "system"})
+    if not path.is_file():  # a FIFO or device would block the reader without using CPU
+        raise InputError(f"{path}: not a regular file")
+    wall_seconds = 3 * (CPU_SECONDS + path.stat().st_size // (20 * 2 ** 20))
+    result_read, result_write = os.pipe()
+    with tempfile.TemporaryFile() as errors, os.fdopen(result_read, "rb") as results:
         try:
-            result = read_result(child.stdout)
-        except (ValueError, OSError, EOFError, json.JSONDecodeError):
+            child = subprocess.Popen(  # noqa: S603 - our module; the path is an argument, no shell
+                # -P: the working directory does not come first on the child's module path
+                [sys.executable, "-P", "-m", "descluster.parquetfile", kind, str(path),
+                 str(result_write)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors,
+                pass_fds=(result_write,),
+                # the system allocator asks the kernel for what it uses, so the address-space
+                # limit sees it; mimalloc and jemalloc reserve arenas ahead, which it would not
+                env={**os.environ, "ARROW_DEFAULT_MEMORY_POOL": "system"})
+        finally:
+            os.close(result_write)
+        timer = threading.Timer(wall_seconds, child.kill)
+        timer.start()
+        try:
+            result = read_result(results)
+        except (ValueError, OSError, EOFError):
             result = None  # the child ended without a result: its exit says why
-        child.stdout.close()
-        code = child.wait()
+        finally:
+            code = child.wait()
+            timer.cancel()
         errors.seek(0)
         lines = errors.read(4000).decode("utf-8", "replace").splitlines()
         message = shorten(lines[-1], 400) if lines else ""  # ours is the last line
-    if code == 0:
+    if code == 0 and result is not None:
         return result
     if code == 2 and message:
         raise InputError(message)
@@ -272,7 +313,8 @@ def _run_child(kind, path, read_result):
             "corrupt file. If the data is real, save it as .npy")
     if code in (-signal.SIGXCPU, -signal.SIGKILL):
         raise InputError(f"{path}: reading it took too long; not a readable Parquet file")
-    reason = f"signal {-code}" if code < 0 else f"exit status {code}"
+    reason = (f"signal {-code}" if code < 0 else f"exit status {code}" if code
+              else "no result")
     raise InputError(f"{path}: the Parquet reader stopped on it ({reason}"
                      f"{': ' + message if message else ''}); not a readable Parquet file")
 
@@ -296,11 +338,21 @@ def load_array(path):
         _Stream(pipe), allow_pickle=False))
 
 
+_NO_PATHS = object()  # what the child sent for a file without a paths column
+
+
+def _read_json(pipe):
+    """The paths the child sent: a JSON list (None when the file has no paths column)."""
+    paths = json.loads(pipe.read().decode("utf-8"))
+    return paths if paths is not None else _NO_PATHS
+
+
 def load_paths(path):
     """The ``paths`` column of a Parquet descriptor file, in row order (None for a missing
     entry), or None when it has none; read within the memory budget."""
-    return _run_child("paths", path, lambda pipe: json.load(io.TextIOWrapper(pipe, "utf-8")))
+    paths = _run_child("paths", path, _read_json)
+    return None if paths is _NO_PATHS else paths
 
 
 if __name__ == "__main__":
-    _child(sys.argv[1], sys.argv[2])
+    _child(sys.argv[1], sys.argv[2], int(sys.argv[3]))
