@@ -271,6 +271,8 @@ def _child(kind, path, result_fd):
 # --- in the calling process ------------------------------------------------------------
 
 def _run_child(kind, path, read_result):
+    """Run the reader on ``path`` (``kind`` ``array`` or ``paths``); ``read_result(pipe)``
+    reads what it sends. Returns that, or raises one InputError naming the file."""
     path = Path(path)
     if not path.is_file():  # a FIFO or device would block the reader without using CPU
         raise InputError(f"{path}: not a regular file")
@@ -298,9 +300,9 @@ def _run_child(kind, path, read_result):
         finally:
             code = child.wait()
             timer.cancel()
-        errors.seek(0)
-        lines = errors.read(4000).decode("utf-8", "replace").splitlines()
-        message = shorten(lines[-1], 400) if lines else ""  # ours is the last line
+        errors.seek(max(0, errors.seek(0, os.SEEK_END) - 4000))  # ours is at the end
+        lines = errors.read().decode("utf-8", "replace").splitlines()
+        message = shorten(lines[-1], 400) if lines else ""
     if code == 0 and result is not None:
         return result
     if code == 2 and message:
