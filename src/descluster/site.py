@@ -442,7 +442,7 @@ def member_chunks(assignments, size=CHUNK):
     Parameters
     ----------
     assignments : DataFrame
-        ``paths, cluster, distance`` in image row order.
+        ``cluster, distance`` in image row order.
 
     Yields
     ------
@@ -476,8 +476,6 @@ def pack(array, dtype):
 def unpack(text, dtype):
     """The array :func:`pack` packed."""
     return np.frombuffer(base64.b64decode(text), dtype=np.dtype(dtype).newbyteorder("<"))
-
-
 
 
 def front_code(paths):

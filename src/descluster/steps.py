@@ -687,7 +687,9 @@ def write_gallery(assignments_parquet, page_stem, out_folder):
     from descluster import site
 
     with atomic_directory(out_folder) as staging:
-        site.write_gallery(pd.read_parquet(assignments_parquet), page_stem, staging)
+        # rows and distances only: the pages take paths from paths.js
+        site.write_gallery(pd.read_parquet(assignments_parquet, columns=["cluster", "distance"]),
+                           page_stem, staging)
 
 
 def write_paths(images_parquet, out_script):
