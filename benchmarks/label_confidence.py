@@ -9,7 +9,7 @@ true ``object`` (the propagated label), correct = label == true class. For three
 confidences it prints the AUROC for correctness and the accuracy gain of the 80 % most
 confident images over all images:
 
-distance  the former ``clip(1.5 - d / p90, 0, 1)`` (descluster.confidence.distance_confidence)
+distance  the former ``clip(1.5 - d / p90, 0, 1)`` (:func:`distance_confidence`, kept here)
 agree     the share of the image's 10 nearest neighbours (exact, scikit-learn) whose
           label is the image's
 margin    ``1 - d_own / d_other`` (descluster.confidence.label_confidence), the chosen one
@@ -31,7 +31,6 @@ from sklearn.decomposition import PCA
 
 from descluster import clustering, confidence
 from descluster.files import load_descriptor_array
-from descluster.steps import cluster_sizes
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "real"
 SETS = {"office-dslr": ["googlenet", "caffenet", "surf"], "office-webcam": ["googlenet", "surf"]}
@@ -39,6 +38,23 @@ KS = (10, 30)
 SEED = 0
 N_NEIGHBOURS = 10
 METHODS = ("distance", "agree", "margin")
+
+
+def distance_confidence(distances, labels, p90_distance):
+    """The former confidence, the baseline ``label_confidence`` is measured against.
+
+    ``clip(1.5 - distance / p90, 0, 1)`` with p90 the cluster's 90th-percentile
+    distance: 1 in the inner half of the cluster, 0.5 at its 90th percentile, 0
+    at 1.5 times it.
+
+    Parameters
+    ----------
+    distances : ndarray of shape (n,)
+    labels : ndarray of shape (n,), int
+    p90_distance : ndarray of shape (k,)
+    """
+    spread = np.maximum(np.asarray(p90_distance, dtype=np.float64)[labels], 1e-12)
+    return np.clip(1.5 - np.asarray(distances, dtype=np.float64) / spread, 0.0, 1.0)
 
 
 def reduce(X):
@@ -63,8 +79,9 @@ def measure(Z, truth, k, neighbour_indices):
     value = names[cluster]
     correct = value == truth
     scores = {
-        "distance": confidence.distance_confidence(
-            distance, cluster, cluster_sizes(cluster, distance, k)["p90_distance"].to_numpy()),
+        "distance": distance_confidence(
+            distance, cluster,
+            clustering.cluster_sizes(cluster, distance, k)["p90_distance"].to_numpy()),
         "agree": (value[neighbour_indices] == value[:, None]).mean(axis=1),
         "margin": confidence.label_confidence(Z, centroids, cluster, names),
     }

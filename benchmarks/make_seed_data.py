@@ -12,7 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from descluster import demo, steps
+from descluster import demo
+from descluster.steps.demo import make_demo
 
 SEED_N_IMAGES = 416_314
 
@@ -25,7 +26,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     started = time.perf_counter()
-    steps.make_demo(
+    make_demo(
         descriptor_paths={m: args.out_dir / "descriptors" / f"{m}.pickle" for m in demo.MODEL_DIMS},
         paths_csv=args.out_dir / "images_paths.csv",
         vehicle_info_txt=args.out_dir / "vehicle_info.txt",

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from descluster import clustering, demo, labels, site, steps
+from descluster import clustering, demo, labels, site
 from descluster.ingest import normalise_path
 
 SEED_N_IMAGES = 416_314
@@ -102,8 +102,8 @@ def run_layouts(out, reduced):
         while queue or running:
             while queue and len(running) < 2:
                 name, source, target = queue.pop(0)
-                process = start("import sys; from descluster import layout; "
-                                "layout.layout_map(sys.argv[1], 0, sys.argv[2])",
+                process = start("import sys; from descluster.steps.map import layout_map; "
+                                "layout_map(reduced_npy=sys.argv[1], seed=0, out_npy=sys.argv[2])",
                                 [source, target], log)
                 running[process.pid] = (process, name, source, time.perf_counter())
             pid, status = os.waitpid(-1, 0)
@@ -131,11 +131,11 @@ def drawn_inputs(out, reduced_npy):
             cluster, distance = clustering.assign(X, fit.centroids)
             pd.DataFrame({"paths": paths, "cluster": cluster, "distance": distance}).to_parquet(
                 assignments)
-            sizes = steps.cluster_sizes(cluster, distance, k)
+            sizes = clustering.cluster_sizes(cluster, distance, k)
             template.write_text(labels.template("osnet", f"pca{DRAWN}", k, sizes, ATTRIBUTES),
                                 encoding="utf-8")
-        made.append({"name": f"osnet/pca{DRAWN}/k{k}", "assignments": assignments,
-                     "template": template})
+        made.append({"name": labels.clustering_id("osnet", f"pca{DRAWN}", k),
+                     "assignments": assignments, "template": template})
     outliers = folder / "outliers.parquet"
     if not outliers.exists():
         distance = pd.read_parquet(made[-1]["assignments"], columns=["distance"])["distance"]
@@ -161,12 +161,12 @@ def run_draw(out, clusterings, outliers):
         "clusterings": [{k: str(v) for k, v in c.items()} for c in clusterings],
         "attributes_parquet": str(out / "data" / "attributes.parquet"),
         "outliers_parquet": str(outliers), "labels_parquet": None, "images_root": None,
-        "model": "osnet", "pca": f"pca{DRAWN}", "out_page": str(page),
+        "model": "osnet", "variant": f"pca{DRAWN}", "out_page": str(page),
         "out_data": str(report / f"map_osnet_pca{DRAWN}.js")}
     began = time.perf_counter()
     with open(out / "draw.log", "w") as log:
-        process = start("import json, sys; from descluster import map_page; "
-                        "map_page.draw_map(**json.loads(sys.argv[1]))", [json.dumps(arguments)], log)
+        process = start("import json, sys; from descluster.steps.map import draw_map; "
+                        "draw_map(**json.loads(sys.argv[1]))", [json.dumps(arguments)], log)
         memory = peak_mb(process)
         if process.wait() != 0:
             raise SystemExit(f"draw_map failed: see {out / 'draw.log'}")

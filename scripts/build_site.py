@@ -1,11 +1,11 @@
 """Rule build_site: the offline HTML browser of the results."""
-from descluster import steps
-from descluster.step import run_step
+from descluster.runner import run_step
+from descluster.steps.site import build_site
 
 
 def main(smk):
     models = [path.rsplit("/", 1)[1].removesuffix(".tsv") for path in smk.input.digests]
-    steps.build_site(
+    build_site(
         models=models,
         clusterings=[
             {"name": name, "cards": cards, "sheets": sheets, "assignments": assignments,

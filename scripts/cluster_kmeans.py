@@ -1,14 +1,14 @@
 """Rule cluster_kmeans: a final KMeans clustering on all rows."""
-from descluster import steps
-from descluster.step import run_step
+from descluster.runner import run_step
+from descluster.steps.kmeans import cluster_kmeans
 
 
 def main(smk):
-    steps.cluster_kmeans(
+    cluster_kmeans(
         reduced_npy=smk.input.reduced,
         images_parquet=smk.input.images,
         model=smk.wildcards.model,
-        variant=smk.wildcards.pca,
+        variant=smk.wildcards.variant,
         k=int(smk.wildcards.k),
         seed=smk.params.seed,
         n_init=smk.params.n_init,

@@ -1,10 +1,10 @@
 """Rules collect_kscan, collect_suggested_k, collect_labelling_effort: concatenate per-model tables."""
-from descluster import steps
-from descluster.step import run_step
+from descluster.runner import run_step
+from descluster.steps.kscan import concat_tables
 
 
 def main(smk):
-    steps.concat_tables(smk.input.tables, smk.output.table)
+    concat_tables(tsvs=smk.input.tables, out_tsv=smk.output.table)
 
 
 run_step(snakemake, main)  # noqa: F821 - injected by Snakemake

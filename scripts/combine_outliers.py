@@ -1,10 +1,10 @@
 """Rule combine_outliers: scores per model-variant with labelled clusters, combined and flagged."""
-from descluster import steps
-from descluster.step import run_step
+from descluster.runner import run_step
+from descluster.steps.outliers import combine_outliers
 
 
 def main(smk):
-    steps.combine_outliers(
+    combine_outliers(
         inputs=[{**item, "scores": path}
                 for item, path in zip(smk.params.clusterings, smk.input.scores)],
         label_entries=[{**entry, "file": path}

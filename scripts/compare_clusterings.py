@@ -1,10 +1,11 @@
 """Rule compare_clusterings: agreement (ARI) between every pair of final clusterings."""
-from descluster import steps
-from descluster.step import run_step
+from descluster.runner import run_step
+from descluster.steps.validate import compare_clusterings
 
 
 def main(smk):
-    steps.compare_clusterings(smk.input.assignments, smk.output.table, smk.output.plot)
+    compare_clusterings(assignment_parquets=smk.input.assignments, out_tsv=smk.output.table,
+                        out_plot=smk.output.plot)
 
 
 run_step(snakemake, main)  # noqa: F821 - injected by Snakemake

@@ -1,10 +1,10 @@
 """Rule draw_map: the map page of one model-variant and its data script."""
-from descluster import map_page
-from descluster.step import run_step
+from descluster.runner import run_step
+from descluster.steps.map import draw_map
 
 
 def main(smk):
-    map_page.draw_map(
+    draw_map(
         layout_npy=smk.input.layout,
         images_parquet=smk.input.images,
         clusterings=[{"name": name, "assignments": assignments, "template": template}
@@ -16,7 +16,7 @@ def main(smk):
         images_root=smk.params.root,
         paths_script=smk.input.paths_script,
         model=smk.wildcards.model,
-        pca=smk.wildcards.pca,
+        variant=smk.wildcards.variant,
         out_page=smk.output.page,
         out_data=smk.output.data,
     )

@@ -1,10 +1,10 @@
 """Rule fit_pca: one PCA per model at its largest variant; explained-variance curve."""
-from descluster import steps
-from descluster.step import run_step
+from descluster.runner import run_step
+from descluster.steps.pca import fit_pca
 
 
 def main(smk):
-    steps.fit_pca(
+    fit_pca(
         descriptors_parquet=smk.input.descriptors,
         variants=smk.params.variants,
         method=smk.params.method,

@@ -1,10 +1,10 @@
 """Rule ingest_attributes: the ground-truth files aligned with the images."""
-from descluster import steps
-from descluster.step import run_step
+from descluster.runner import run_step
+from descluster.steps.ingest import ingest_attributes
 
 
 def main(smk):
-    steps.ingest_attributes(
+    ingest_attributes(
         files=[(path, smk.params.format) for path in smk.input.files],
         images_parquet=smk.input.images,
         veriwild_columns=smk.params.veriwild_columns,

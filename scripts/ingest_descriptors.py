@@ -1,10 +1,11 @@
 """Rule ingest_descriptors: load one descriptor file safely, check it, store it as Parquet."""
-from descluster import steps
-from descluster.step import run_step
+from descluster.runner import run_step
+from descluster.steps.ingest import ingest_descriptors
 
 
 def main(smk):
-    steps.ingest_descriptors(smk.input.descriptors, smk.input.images, smk.output.descriptors)
+    ingest_descriptors(descriptor_path=smk.input.descriptors, images_parquet=smk.input.images,
+                       out_parquet=smk.output.descriptors)
 
 
 run_step(snakemake, main)  # noqa: F821 - injected by Snakemake

@@ -1,10 +1,11 @@
 """Rule make_demo: the embedded demo dataset (descriptor pickles, paths, attributes, thumbnails)."""
-from descluster import demo, steps
-from descluster.step import run_step
+from descluster import demo
+from descluster.runner import run_step
+from descluster.steps.demo import make_demo
 
 
 def main(smk):
-    steps.make_demo(
+    make_demo(
         descriptor_paths=dict(zip(demo.MODEL_DIMS, smk.output.descriptors)),
         paths_csv=smk.output.paths,
         vehicle_info_txt=smk.output.vehicle_info,

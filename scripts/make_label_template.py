@@ -1,13 +1,18 @@
 """Rule make_label_template: a YAML label template for one clustering."""
-from descluster import steps
-from descluster.step import run_step
+from descluster.runner import run_step
+from descluster.steps.labels import make_label_template
 
 
 def main(smk):
-    steps.make_label_template(smk.input.sizes, smk.wildcards.model, smk.wildcards.pca,
-                              int(smk.wildcards.k), smk.params.label_attributes,
-                              smk.output.template,
-                              smk.input.attributes[0] if smk.input.attributes else None)
+    make_label_template(
+        sizes_tsv=smk.input.sizes,
+        model=smk.wildcards.model,
+        variant=smk.wildcards.variant,
+        k=int(smk.wildcards.k),
+        label_attributes=smk.params.label_attributes,
+        out_yaml=smk.output.template,
+        attributes_parquet=smk.input.attributes[0] if smk.input.attributes else None,
+    )
 
 
 run_step(snakemake, main)  # noqa: F821 - injected by Snakemake

@@ -1,11 +1,11 @@
 """Rule plot_kscan: every validity index against k for one model."""
-from descluster import steps
-from descluster.step import run_step
+from descluster.runner import run_step
+from descluster.steps.kscan import plot_kscan
 
 
 def main(smk):
-    steps.plot_kscan(smk.input.scan, smk.input.suggested, smk.wildcards.model, smk.output.plot,
-                     smk.params.final_ks)
+    plot_kscan(scan_tsv=smk.input.scan, suggested_tsv=smk.input.suggested,
+               model=smk.wildcards.model, out_png=smk.output.plot, final_ks=smk.params.final_ks)
 
 
 run_step(snakemake, main)  # noqa: F821 - injected by Snakemake

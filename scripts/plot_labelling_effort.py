@@ -1,11 +1,11 @@
 """Rule plot_labelling_effort: purity against k per attribute, for one model."""
-from descluster import steps
-from descluster.step import run_step
+from descluster.runner import run_step
+from descluster.steps.kscan import plot_labelling_effort
 
 
 def main(smk):
-    steps.plot_labelling_effort(smk.input.effort, smk.wildcards.model, smk.output.plot,
-                                smk.params.final_ks)
+    plot_labelling_effort(effort_tsv=smk.input.effort, model=smk.wildcards.model,
+                          out_png=smk.output.plot, final_ks=smk.params.final_ks)
 
 
 run_step(snakemake, main)  # noqa: F821 - injected by Snakemake

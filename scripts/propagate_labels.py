@@ -1,6 +1,6 @@
 """Rule propagate_labels: cluster and image labels from the label files to every image."""
-from descluster import steps
-from descluster.step import run_step
+from descluster.runner import run_step
+from descluster.steps.labels import propagate_labels
 
 
 def main(smk):
@@ -8,7 +8,7 @@ def main(smk):
     entries = [{**settings, "file": file, "assignments": assignments, "centroids": centroids,
                 "reduced": reduced}
                for settings, (file, assignments, centroids, reduced) in zip(smk.params.entries, files)]
-    steps.propagate_labels(
+    propagate_labels(
         entries=entries,
         images_parquet=smk.input.images,
         outliers_parquet=smk.input.outliers,

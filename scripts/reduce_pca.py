@@ -1,11 +1,17 @@
 """Rule reduce_pca: project every row on one variant's components."""
-from descluster import steps
-from descluster.step import run_step
+from descluster.runner import run_step
+from descluster.steps.pca import reduce_pca
 
 
 def main(smk):
-    steps.reduce_pca(smk.input.descriptors, smk.input.fit, smk.input.variants,
-                     smk.wildcards.pca, smk.params.batch_rows, smk.output.reduced)
+    reduce_pca(
+        descriptors_parquet=smk.input.descriptors,
+        fit_path=smk.input.fit,
+        variants_tsv=smk.input.variants,
+        variant=smk.wildcards.variant,
+        batch_rows=smk.params.batch_rows,
+        out_npy=smk.output.reduced,
+    )
 
 
 run_step(snakemake, main)  # noqa: F821 - injected by Snakemake

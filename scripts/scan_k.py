@@ -1,13 +1,13 @@
 """Rule scan_k: KMeans at one k and its validity indices (one row of the k-scan)."""
-from descluster import steps
-from descluster.step import run_step
+from descluster.runner import run_step
+from descluster.steps.kscan import scan_k
 
 
 def main(smk):
-    steps.scan_k(
+    scan_k(
         reduced_npy=smk.input.reduced,
         model=smk.wildcards.model,
-        variant=smk.wildcards.pca,
+        variant=smk.wildcards.variant,
         k=int(smk.wildcards.k),
         seed=smk.params.seed,
         n_init=smk.params.n_init,

@@ -1,11 +1,11 @@
 """Rule score_outliers: one clustering's label-independent outlier scores."""
-from descluster import steps
-from descluster.step import run_step
+from descluster.runner import run_step
+from descluster.steps.outliers import score_outliers
 
 
 def main(smk):
     settings = smk.params.settings
-    steps.score_outliers(
+    score_outliers(
         reduced_npy=smk.input.reduced,
         assignments_parquet=smk.input.assignments,
         sizes_tsv=smk.input.sizes,

@@ -1,11 +1,11 @@
 """Rule summarize_kscan: one model's k-scan table and suggested k per variant."""
-from descluster import steps
-from descluster.step import run_step
+from descluster.runner import run_step
+from descluster.steps.kscan import summarize_kscan
 
 
 def main(smk):
-    steps.summarize_kscan(smk.input.rows, smk.output.scan, smk.output.suggested,
-                          smk.output.effort)
+    summarize_kscan(row_tsvs=smk.input.rows, out_scan=smk.output.scan,
+                    out_suggested=smk.output.suggested, out_effort=smk.output.effort)
 
 
 run_step(snakemake, main)  # noqa: F821 - injected by Snakemake

@@ -1,11 +1,17 @@
 """Rule summarize_model: one model's digest (variants, suggested k, final clusterings)."""
-from descluster import steps
-from descluster.step import run_step
+from descluster.runner import run_step
+from descluster.steps.kmeans import summarize_model
 
 
 def main(smk):
-    steps.summarize_model(smk.input.variants, smk.input.suggested, smk.input.sizes,
-                          smk.params.final_clusterings, smk.wildcards.model, smk.output.digest)
+    summarize_model(
+        variants_tsv=smk.input.variants,
+        suggested_tsv=smk.input.suggested,
+        sizes_tsvs=smk.input.sizes,
+        final_clusterings=smk.params.final_clusterings,
+        model=smk.wildcards.model,
+        out_tsv=smk.output.digest,
+    )
 
 
 run_step(snakemake, main)  # noqa: F821 - injected by Snakemake

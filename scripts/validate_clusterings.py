@@ -1,11 +1,12 @@
 """Rule validate_clusterings: every final clustering against the ground-truth attributes."""
-from descluster import steps
-from descluster.step import run_step
+from descluster.runner import run_step
+from descluster.steps.validate import validate_clusterings
 
 
 def main(smk):
-    steps.validate_clusterings(smk.input.assignments, smk.input.attributes,
-                               smk.output.validation, smk.output.ranking)
+    validate_clusterings(assignment_parquets=smk.input.assignments,
+                         attribute_codes=smk.input.attributes,
+                         out_validation=smk.output.validation, out_ranking=smk.output.ranking)
 
 
 run_step(snakemake, main)  # noqa: F821 - injected by Snakemake

@@ -1,12 +1,13 @@
 """Rule write_gallery: every member of a clustering's clusters, as the browser's gallery chunks."""
 from pathlib import Path
 
-from descluster import steps
-from descluster.step import run_step
+from descluster.runner import run_step
+from descluster.steps.site import write_gallery
 
 
 def main(smk):
-    steps.write_gallery(smk.input.assignments, Path(smk.output.gallery).name, smk.output.gallery)
+    write_gallery(assignments_parquet=smk.input.assignments,
+                  page_stem=Path(smk.output.gallery).name, out_folder=smk.output.gallery)
 
 
 run_step(snakemake, main)  # noqa: F821 - injected by Snakemake

@@ -1,10 +1,10 @@
 """Rule write_paths: every image path, front-coded, for the browser's pages to look up by row."""
-from descluster import steps
-from descluster.step import run_step
+from descluster.runner import run_step
+from descluster.steps.site import write_paths
 
 
 def main(smk):
-    steps.write_paths(smk.input.images, smk.output.paths)
+    write_paths(images_parquet=smk.input.images, out_script=smk.output.paths)
 
 
 run_step(snakemake, main)  # noqa: F821 - injected by Snakemake

@@ -12,6 +12,16 @@ import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# fixtures that run the whole workflow, copy the repository or start Chromium: a test using one
+# (directly or through another fixture) is slow, so `python -m pytest -m "not slow"` leaves it
+# out; tests that run snakemake themselves carry @pytest.mark.slow
+SLOW_FIXTURES = {"demo_run", "browser", "clone", "office_run"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 REAL_DATA = REPO_ROOT.parent / "shared" / "real" / "office-dslr"
 
 
@@ -34,6 +44,16 @@ def numpy1_pickle_bytes(array, protocol):
     patched = (data[:frame_at + 1] + (frame_len - (len(old) - len(new))).to_bytes(8, "little")
                + data[frame_at + 9:])
     return patched.replace(old_op, new_op)
+
+
+def front_decode(prefix, rest):
+    """The paths :func:`descluster.site.front_code` coded, decoded as the pages decode them
+    (in UTF-16 units): the reference the tests hold ``paths.js`` against."""
+    paths, previous = [], b""
+    for units, tail in zip(prefix.tolist(), rest):
+        previous = previous[:2 * units] + tail.encode("utf-16-le")
+        paths.append(previous.decode("utf-16-le"))
+    return paths
 
 
 def write_config(path, config):

@@ -1,12 +1,16 @@
 """Ground truth files: CSV and VeRi-Wild's vehicle_info.txt, matched to the images."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from descluster import demo
-from descluster.attributes import align_attributes, detect_format, image_keys, read_veriwild
+from descluster import demo, map_page, site
+from descluster.attributes import (align_attributes, detect_format, image_keys, is_outlier_value,
+                                   read_veriwild)
 from descluster.errors import InputError
+from descluster.steps.outliers import _outlier_summary
 
 VERIWILD = """id/image;Camera ID;Time;Model;Type;Color
 00001/000001;1;2018-03-11 12:48:44;Haval H6;SUV;white
@@ -94,3 +98,55 @@ def test_demo_writes_its_ground_truth_in_veriwild_format(tmp_path):
     assert matches["images_without_row"].tolist() == [0, 0]
     for column in ("type", "colour", "view", "outlier"):
         np.testing.assert_array_equal(aligned[column].to_numpy(), attributes[column].to_numpy())
+
+
+@pytest.mark.parametrize("value, bad", [
+    (None, False), (np.nan, False), ("", False), ("none", False), ("None", False),
+    ("NONE", False), (" none ", False), ("no", False), ("No", False), ("false", False),
+    ("0", False), ("glare", True), (" Glare ", True), ("no_vehicle", True), ("night", True),
+])
+def test_which_ground_truth_outlier_values_mark_a_bad_image(value, bad):
+    assert is_outlier_value([value]).tolist() == [bad]
+
+
+def test_outlier_values_of_a_column_give_one_flag_per_row():
+    column = pd.Series(["glare", None, "no"], index=[7, 3, 5])  # any index: rows count
+    flags = is_outlier_value(column)
+    assert isinstance(flags, np.ndarray) and flags.dtype == bool
+    assert flags.tolist() == [True, False, False]
+    assert is_outlier_value([]).shape == (0,)
+
+
+def test_outlier_summary_cards_outliers_page_and_map_agree_on_the_bad_images(tmp_path):
+    values = [None, "no", "NONE", "", np.nan, "glare", " night ", "false", "0", "Glare", "none"]
+    bad = np.array([False, False, False, False, False, True, True, False, False, True, False])
+    paths = [f"img{i}.jpg" for i in range(len(values))]
+    truth = pd.DataFrame({"paths": paths, "outlier": pd.Series(values, dtype=object)})
+    truth.to_parquet(tmp_path / "attributes.parquet")
+    scores = pd.DataFrame({"paths": paths, "score_m_pca2": np.arange(len(paths), dtype=float),
+                           "n_models_flagging": bad.astype(int),
+                           "combined_score": np.arange(len(paths), dtype=float), "flag": bad})
+    # outliers.tsv: flagging exactly the bad images is right and complete
+    summary = _outlier_summary(scores, {}, 0.5, tmp_path / "attributes.parquet")
+    overall = summary.iloc[0]
+    assert (overall["kind"], overall["n_true"]) == ("all", bad.sum())
+    assert overall["precision"] == 1.0 and overall["recall"] == 1.0
+    assert summary["kind"].tolist() == ["all", "glare", "night"]
+    # the cards: one image per cluster, so the clusters with an outlier kind are the bad images
+    cards = site.summaries(np.arange(len(paths)), truth, None)["truthOutliers"]
+    assert sorted(cards) == np.flatnonzero(bad).tolist()
+    # the map's colouring by outlier kind
+    kinds = next(entry for entry in map_page.colourings([], truth, scores, None, "score_m_pca2")
+                 if entry["name"] == "outlier kind")
+    shown = [kinds["values"][code] for code in site.unpack(kinds["codes"], np.uint8)]
+    assert [kind != "" for kind in shown] == bad.tolist()
+    # the outliers page lists every flagged image (here all) with its kind
+    (tmp_path / "files").mkdir()
+    report = site.Report(tmp_path, tmp_path / "files", tmp_path / "files", None,
+                         tmp_path / "paths.js")
+    site.write_outliers(report, scores.assign(flag=True), truth, summary, tmp_path / "sheet.jpg",
+                        [], tmp_path / "outliers.html")
+    text = (tmp_path / "files" / "data" / "outliers.js").read_text(encoding="utf-8")
+    rows = json.loads(text[text.index("(") + 1:text.rindex(")")])["rows"]
+    kind_of = {row[1]: row[4] for row in rows}
+    assert [kind_of[path] != "" for path in paths] == bad.tolist()

@@ -76,6 +76,6 @@ def test_one_value_per_centroid_is_required():
 
 
 def test_the_former_distance_confidence_is_kept_as_the_baseline():
-    conf = confidence.distance_confidence(np.array([0.0, 1.0, 2.0, 3.0]), np.array([0, 0, 0, 1]),
-                                          np.array([2.0, 2.0]))
+    conf = benchmark.distance_confidence(np.array([0.0, 1.0, 2.0, 3.0]), np.array([0, 0, 0, 1]),
+                                         np.array([2.0, 2.0]))
     np.testing.assert_allclose(conf, [1.0, 1.0, 0.5, 0.0])

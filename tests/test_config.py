@@ -1,16 +1,25 @@
 """Configuration: schema, defaults, cross-key checks, variant names."""
 
 import copy
+import re
 
 import pytest
 import yaml
 
 from conftest import REPO_ROOT
-from descluster.config import (check_config_against_rows, parse_variant, validate_config,
+from descluster.config import (VARIANT_PATTERN, check_config_against_rows, validate_config,
                                variant_name)
 from descluster.errors import InputError
 
 SCHEMA = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def parse_variant(name):
+    """Inverse of :func:`variant_name`: ``'pca150' -> 150``, ``'var0.9' -> 0.9``."""
+    match = re.fullmatch(r"pca(?P<n>[1-9][0-9]*)|var(?P<f>0\.[0-9]*[1-9])", name)
+    if not match:
+        raise ValueError(f"not a PCA variant name: {name!r}")
+    return int(match["n"]) if match["n"] else float(match["f"])
 
 
 @pytest.fixture
@@ -83,3 +92,5 @@ def test_k_above_rows(shipped):
 def test_variant_names_round_trip(variant, name):
     assert variant_name(variant) == name
     assert parse_variant(name) == variant
+    # the wildcard constraint of {variant} accepts every name variant_name gives
+    assert re.fullmatch(VARIANT_PATTERN, name)

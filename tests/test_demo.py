@@ -3,6 +3,7 @@
 import re
 
 import numpy as np
+import pytest
 from sklearn.cluster import KMeans
 from sklearn.metrics import normalized_mutual_info_score
 
@@ -49,6 +50,7 @@ def _nmi(attributes, model, column, k):
     return normalized_mutual_info_score(attributes.loc[known, column], labels[known])
 
 
+@pytest.mark.slow
 def test_models_encode_what_the_study_found():
     attributes = demo.make_attributes(3000, seed=0)
     # vdc_color separates colour, efficientnet-b7 does not; efficientnet-b7 follows the camera

@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from descluster import ingest, steps
+from descluster import ingest
 from descluster.errors import InputError
+from descluster.steps.ingest import ingest_descriptors, ingest_paths
 
 
 def write_paths(tmp_path, lines, name="paths.csv", encoding="utf-8"):
@@ -94,8 +95,9 @@ def test_ingest_round_trip_casts_to_float32(tmp_path):
     array = rng.normal(size=(70, 6))  # float64 on disk, as some real files are
     np.save(tmp_path / "d.npy", array)
     write_paths(tmp_path, ["paths"] + [rf"p\{i}.jpg" for i in range(70)])
-    steps.ingest_paths(tmp_path / "paths.csv", tmp_path / "images.parquet")
-    steps.ingest_descriptors(tmp_path / "d.npy", tmp_path / "images.parquet", tmp_path / "d.parquet")
+    ingest_paths(paths_csv=tmp_path / "paths.csv", out_parquet=tmp_path / "images.parquet")
+    ingest_descriptors(descriptor_path=tmp_path / "d.npy", images_parquet=tmp_path / "images.parquet",
+                       out_parquet=tmp_path / "d.parquet")
     assert ingest.descriptor_shape(tmp_path / "d.parquet") == (70, 6)
     batches = list(ingest.iter_descriptor_batches(tmp_path / "d.parquet", batch_rows=32))
     assert [len(b) for b in batches] == [32, 32, 6]
@@ -108,10 +110,10 @@ def test_ingest_round_trip_casts_to_float32(tmp_path):
 def test_ingest_stops_before_writing(tmp_path):
     np.save(tmp_path / "d.npy", np.ones((3, 2)))
     write_paths(tmp_path, ["paths", "a", "b"])
-    steps.ingest_paths(tmp_path / "paths.csv", tmp_path / "images.parquet")
+    ingest_paths(paths_csv=tmp_path / "paths.csv", out_parquet=tmp_path / "images.parquet")
     with pytest.raises(InputError, match=r"d\.npy: 3 rows, but the paths file lists 2 images"):
-        steps.ingest_descriptors(tmp_path / "d.npy", tmp_path / "images.parquet",
-                                 tmp_path / "out" / "d.parquet")
+        ingest_descriptors(descriptor_path=tmp_path / "d.npy", images_parquet=tmp_path / "images.parquet",
+                           out_parquet=tmp_path / "out" / "d.parquet")
     assert not (tmp_path / "out" / "d.parquet").exists()
 
 
@@ -249,7 +251,7 @@ def test_match_rows_names_the_rows_that_differ(file_paths, message):
 
 def ingested_paths(tmp_path, paths):
     write_paths(tmp_path, ["paths"] + paths)
-    steps.ingest_paths(tmp_path / "paths.csv", tmp_path / "images.parquet")
+    ingest_paths(paths_csv=tmp_path / "paths.csv", out_parquet=tmp_path / "images.parquet")
 
 
 def test_ingest_reorders_a_parquet_file_to_the_paths_file(tmp_path):
@@ -261,8 +263,8 @@ def test_ingest_reorders_a_parquet_file_to_the_paths_file(tmp_path):
     table = pa.table({"paths": ["c.jpg", "a.jpg", ".\\b.jpg"],
                       "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 2)})
     pq.write_table(table, tmp_path / "d.parquet")
-    steps.ingest_descriptors(tmp_path / "d.parquet", tmp_path / "images.parquet",
-                             tmp_path / "out.parquet")
+    ingest_descriptors(descriptor_path=tmp_path / "d.parquet", images_parquet=tmp_path / "images.parquet",
+                       out_parquet=tmp_path / "out.parquet")
     written = pd.read_parquet(tmp_path / "out.parquet")
     assert written["paths"].tolist() == ["a.jpg", "b.jpg", "c.jpg"]
     np.testing.assert_array_equal(np.stack(written["vector"]), [[1, 1], [2, 2], [3, 3]])
@@ -273,6 +275,6 @@ def test_ingest_refuses_a_parquet_file_of_other_images(tmp_path):
     pd.DataFrame({"paths": ["a.jpg", "b.jpg", "x.jpg"], "d0": [1.0, 2, 3]}).to_parquet(tmp_path / "d.parquet")
     with pytest.raises(InputError, match=r"d\.parquet: its 'paths' column does not match images\.paths "
                                          r"in row\(s\) 2 "):
-        steps.ingest_descriptors(tmp_path / "d.parquet", tmp_path / "images.parquet",
-                                 tmp_path / "out.parquet")
+        ingest_descriptors(descriptor_path=tmp_path / "d.parquet", images_parquet=tmp_path / "images.parquet",
+                           out_parquet=tmp_path / "out.parquet")
     assert not (tmp_path / "out.parquet").exists()

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO_ROOT, run_snakemake
+from conftest import REPO_ROOT, front_decode, run_snakemake
 from descluster import layout, map_page, site
 from descluster.config import variant_name
 
@@ -188,8 +188,8 @@ def test_every_model_variant_gets_a_map_with_all_images(map_run):
     assert {"combined score", "flagged", "outlier kind"} <= set(by_name)
     assert data["paths"] == "paths.js" and data["pathsName"] == "paths"
     paths = read_data(report / "paths.js")
-    assert site.front_decode(site.unpack(paths["prefix"], np.uint8),
-                             paths["rest"]) == images["paths"].tolist()
+    assert front_decode(site.unpack(paths["prefix"], np.uint8),
+                        paths["rest"]) == images["paths"].tolist()
     page = (report / MAP).read_text(encoding="utf-8")
     for script in ("files/assets/common.js", "files/assets/labelfile.js", "files/assets/map.js",
                    f"map_{MAP_MODEL}_{MAP_PCA}.js", "files/assets/map.css"):
@@ -332,6 +332,7 @@ def test_box_selection_marks_images_in_the_clustering_pages_label_file(map_run, 
     check_clean(context)
 
 
+@pytest.mark.slow
 def test_map_benchmark_measures_every_target_on_small_data(tmp_path):
     chromium_or_skip()
     result = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "map_scale.py"),

@@ -103,6 +103,7 @@ def seed_scale_workdir(tmp_path):
     return tmp_path, config
 
 
+@pytest.mark.slow
 def test_slurm_profile_groups_seed_scale_into_few_jobs(tmp_path):
     """The seed-scale study (4 models, 6 variants, k = 2..50, 21 clusterings: ~400 jobs)
     is submitted as at most 60 SLURM jobs, the k-scan as one job per model and variant."""
@@ -123,7 +124,7 @@ def test_slurm_profile_groups_seed_scale_into_few_jobs(tmp_path):
     scan_groups = {}
     for job in scans:
         scan_groups.setdefault(job["group"], set()).add(
-            (job["wildcards"]["model"], job["wildcards"]["pca"]))
+            (job["wildcards"]["model"], job["wildcards"]["variant"]))
     assert None not in scan_groups
     # one group job per model and variant, holding that variant's every k
     assert len(scan_groups) == n_variants
@@ -145,12 +146,12 @@ def test_slurm_profile_reruns_only_missing_k_grouped(demo_run, tmp_path):
     finished, _, _ = demo_run
     workdir = tmp_path / "run"
     shutil.copytree(finished, workdir, symlinks=True)  # keeps times: the run stays finished
-    model, pca = "osnet", "pca12"
+    model, variant = "osnet", "pca12"
     missing = {"3", "5"}
     scan = workdir / "results" / "kscan" / model
     # what a run cut off inside the k-scan lacks: the unfinished k and the model's tables
-    for file in [scan / pca / f"k{k}.tsv" for k in missing] + [scan / "kscan.tsv",
-                                                               scan / "suggested_k.tsv"]:
+    for file in [scan / variant / f"k{k}.tsv" for k in missing] + [scan / "kscan.tsv",
+                                                                   scan / "suggested_k.tsv"]:
         file.unlink()
     # (the later outputs are still there, from the finished run: ask for the table)
     result = run_snakemake(workdir, f"results/kscan/{model}/kscan.tsv", "-n", "--profile",
@@ -158,17 +159,19 @@ def test_slurm_profile_reruns_only_missing_k_grouped(demo_run, tmp_path):
     jobs = planned_jobs(result.stdout + result.stderr)
     scans = [job for job in jobs if job["rule"] == "scan_k"]
     assert {job["wildcards"]["k"] for job in scans} == missing
-    assert {(job["wildcards"]["model"], job["wildcards"]["pca"]) for job in scans} == {(model, pca)}
+    assert {(job["wildcards"]["model"], job["wildcards"]["variant"]) for job in scans} == {(model, variant)}
     assert len({job["submission"] for job in scans}) == 1 and scans[0]["group"]
     assert {job["rule"] for job in jobs} == {"scan_k", "summarize_kscan"}
 
 
+@pytest.mark.slow
 def test_workstation_profile_dry_run(tiny):
     result = run_snakemake(tiny, "-n", "--profile", str(REPO_ROOT / "profiles" / "default"),
                            "--configfile", "config.yaml")
     assert "scan_k" in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_ci_config_plans_in_a_fresh_directory(tmp_path):
     """As a workflow catalog runs it: from the repository, into another directory."""
     result = subprocess.run(

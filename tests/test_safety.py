@@ -14,7 +14,8 @@ import yaml
 
 from conftest import REPO_ROOT, run_snakemake, write_config
 
-pytestmark = pytest.mark.usefixtures("snakemake_available")
+# every test here runs snakemake on a small config: seconds to minutes each
+pytestmark = [pytest.mark.usefixtures("snakemake_available"), pytest.mark.slow]
 
 
 def small_dataset(folder, nan_rows=()):

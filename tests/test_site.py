@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from conftest import front_decode
 from descluster import site
 
 pytestmark = pytest.mark.usefixtures("snakemake_available")
@@ -151,7 +152,7 @@ def test_front_coded_paths_decode_as_the_page_decodes_them():
     prefix, rest = site.front_code(paths)
     assert prefix.dtype == np.uint8 and prefix[1] == len("a/b/")
     assert prefix[5] == 3  # the car is two UTF-16 units in JavaScript
-    assert site.front_decode(prefix, rest) == paths
+    assert front_decode(prefix, rest) == paths
 
 
 def test_scores_script_holds_every_image_by_row(tmp_path):

@@ -16,6 +16,8 @@ VERIWILD_COLUMNS = {"camera": "Camera ID", "time": "Time", "model": "Model", "ty
 # Columns of the aligned table that are not attributes: 'outlier' marks bad images (it
 # measures the outlier scores) and is never ranked or offered as a label field.
 NOT_ATTRIBUTES = ("paths", "outlier")
+# 'outlier' values that mean a good image, compared stripped and lower-cased (missing too)
+NOT_OUTLIER_VALUES = ("", "none", "no", "false", "0")
 MAX_UNMATCHED_SHARE = 0.5
 MATCH_COLUMNS = ["file", "format", "rows", "rows_matched", "rows_unmatched",
                  "images_without_row", "example_unmatched_row"]
@@ -166,6 +168,28 @@ def align_attributes(image_paths, files, veriwild_columns):
             values[found] = table[column].to_numpy(dtype=object)[rows]
             aligned[column] = values
     return aligned, pd.DataFrame(matches, columns=MATCH_COLUMNS)
+
+
+def is_outlier_value(values):
+    """Which ground-truth ``outlier`` values mark a bad image: the one rule for the outlier
+    summary, the cards, the outliers page and the map.
+
+    Parameters
+    ----------
+    values : array-like of shape (n,)
+        An ``outlier`` column: an outlier kind (``glare``), or a good image: empty, missing
+        (None, NaN) or one of :data:`NOT_OUTLIER_VALUES` (any case, surrounding
+        whitespace ignored).
+
+    Returns
+    -------
+    ndarray of shape (n,), bool
+        True where the value names an outlier kind.
+    """
+    import pandas as pd
+
+    text = pd.Series(np.asarray(values, dtype=object)).fillna("").astype(str)
+    return ~text.str.strip().str.lower().isin(NOT_OUTLIER_VALUES).to_numpy()
 
 
 def attribute_codes(aligned):

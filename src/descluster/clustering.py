@@ -7,11 +7,14 @@ scipy.stats and pandas). The algorithms are scikit-learn's (greedy k-means++ wit
 variance, best of ``n_init`` restarts by inertia); tests check them against it.
 """
 
+import logging
 from typing import NamedTuple
 
 import numpy as np
 
 from descluster.errors import InputError
+
+log = logging.getLogger(__name__)
 
 _CHUNK_ROWS = 65536
 
@@ -94,6 +97,17 @@ def fit_kmeans(X, k, seed, n_init, max_iter, fit_sample=0, tol=1e-4, init=()):
         if best is None or fit.inertia < best.inertia:
             best = fit
     return best
+
+
+def warn_about_fit(fit, what, max_iter):
+    """Log what a user should know of a :class:`KMeansFit` named ``what``: no convergence
+    within ``max_iter``, empty clusters."""
+    if not fit.converged:
+        log.warning("kmeans: %s stopped at max_iter = %d without converging; raise "
+                    "clustering.max_iter for a tighter fit", what, max_iter)
+    if fit.empty_clusters:
+        log.warning("kmeans: %s: cluster(s) %s are empty: the data has fewer distinct rows "
+                    "than k; lower k", what, " ".join(map(str, fit.empty_clusters)))
 
 
 def inertia(X, centroids):
@@ -270,6 +284,34 @@ def assign(X, centroids):
         labels[start:start + len(chunk)] = chunk_labels
         distances[start:start + len(chunk)] = np.sqrt(_row_norms(chunk - centroids[chunk_labels]))
     return labels, distances
+
+
+def cluster_sizes(labels, distances, k):
+    """Per cluster: size, share of all rows, mean and 90th-percentile distance to the centroid.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n,), int
+    distances : ndarray of shape (n,), float32
+        From :func:`assign`.
+    k : int
+
+    Returns
+    -------
+    DataFrame of k rows
+        ``cluster`` (0..k-1), ``size``, ``share``, ``mean_distance``, ``p90_distance``
+        (float64; NaN for an empty cluster): the columns of ``sizes.tsv``.
+    """
+    import pandas as pd  # not at the top: the k-scan jobs import this module, and need no pandas
+
+    frame = pd.DataFrame({"cluster": labels, "distance": distances.astype(np.float64)})
+    grouped = frame.groupby("cluster")["distance"]
+    sizes = pd.DataFrame({"cluster": np.arange(k)})
+    sizes["size"] = np.bincount(labels, minlength=k)
+    sizes["share"] = sizes["size"] / len(labels)
+    sizes["mean_distance"] = sizes["cluster"].map(grouped.mean())
+    sizes["p90_distance"] = sizes["cluster"].map(grouped.quantile(0.9))
+    return sizes
 
 
 def validity_scores(X, labels, distances, seed, silhouette_sample):

@@ -55,23 +55,6 @@ def label_confidence(X, centroids, labels, cluster_values):
     return confidence
 
 
-def distance_confidence(distances, labels, p90_distance):
-    """The former confidence, the baseline :func:`label_confidence` is measured against.
-
-    ``clip(1.5 - distance / p90, 0, 1)`` with p90 the cluster's 90th-percentile
-    distance: 1 in the inner half of the cluster, 0.5 at its 90th percentile, 0
-    at 1.5 times it.
-
-    Parameters
-    ----------
-    distances : ndarray of shape (n,)
-    labels : ndarray of shape (n,), int
-    p90_distance : ndarray of shape (k,)
-    """
-    spread = np.maximum(np.asarray(p90_distance, dtype=np.float64)[labels], 1e-12)
-    return np.clip(1.5 - np.asarray(distances, dtype=np.float64) / spread, 0.0, 1.0)
-
-
 def auroc(confidence, correct):
     """Area under the ROC curve of ``confidence`` for telling right labels from wrong ones.
 

@@ -1,16 +1,14 @@
 """Configuration: schema validation with one-line errors, cross-key checks, variant names."""
 
 import contextlib
-import re
 import sys
 
 import jsonschema
 import yaml
 
 from descluster.errors import InputError
+from descluster.labels import clustering_id
 from descluster.yamlfile import load_yaml, shorten
-
-_VARIANT_RE = re.compile(r"^(?:pca(?P<n>[1-9][0-9]*)|var(?P<f>0\.[0-9]*[1-9]))$")
 
 
 def variant_name(variant):
@@ -27,14 +25,6 @@ def variant_name(variant):
     if isinstance(variant, int):
         return f"pca{variant}"
     return f"var{variant!r}"
-
-
-def parse_variant(name):
-    """Inverse of :func:`variant_name`: ``'pca150' -> 150``, ``'var0.9' -> 0.9``."""
-    match = _VARIANT_RE.match(name)
-    if not match:
-        raise ValueError(f"not a PCA variant name: {name!r}")
-    return int(match["n"]) if match["n"] else float(match["f"])
 
 
 VARIANT_PATTERN = r"pca[1-9][0-9]*|var0\.[0-9]*[1-9]"
@@ -173,7 +163,7 @@ def _check_cross_keys(config, source):
             raise InputError(f"{source}: key 'kmeans.{model}': a k value is listed twice: {ks}")
     for i, entry in enumerate(config["labels"]):
         model = entry["clustering"].split("/")[0]
-        finals = [f"{model}/{variant_name(v)}/k{kk}" for v in config["pca"].get(model, [])
+        finals = [clustering_id(model, variant_name(v), kk) for v in config["pca"].get(model, [])
                   for kk in config["kmeans"].get(model, [])]
         if entry["clustering"] not in finals:
             raise InputError(

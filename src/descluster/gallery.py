@@ -16,7 +16,6 @@ log = logging.getLogger(__name__)
 
 TILE = (96, 72)
 TILES_PER_ROW = 10
-ROW_KINDS = ("nearest", "random", "farthest")
 MAX_PIXELS = 40_000_000  # larger images are not decoded (about 120 MB as RGB)
 DECODE_SECONDS = 10.0  # decoding one image stops after this (main thread only)
 # raster formats Pillow decodes itself (no external program, unlike EPS)

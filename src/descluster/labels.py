@@ -18,15 +18,16 @@ _WORKFLOW_SUFFIXES = ("_source", "_confidence")
 TOP_KEYS = ("clustering", "clusters", "images")
 
 
-def clustering_id(model, pca, k):
-    """'osnet/pca150/k30': how a clustering is named in label files and the config."""
-    return f"{model}/{pca}/k{k}"
+def clustering_id(model, variant, k):
+    """'osnet/pca150/k30' (model, PCA variant name, k): how a clustering is named in label
+    files, the config, the tables and the pages; the one place this id is built."""
+    return f"{model}/{variant}/k{k}"
 
 
 def parse_clustering_id(name):
-    """'osnet/pca150/k30' -> ('osnet', 'pca150', 30)."""
-    model, pca, k = name.split("/")
-    return model, pca, int(k.removeprefix("k"))
+    """'osnet/pca150/k30' -> ('osnet', 'pca150', 30): (model, variant, k)."""
+    model, variant, k = name.split("/")
+    return model, variant, int(k.removeprefix("k"))
 
 
 def _text(value):
@@ -34,7 +35,7 @@ def _text(value):
     return json.dumps(value, ensure_ascii=False)
 
 
-def template(model, pca, k, sizes, attributes):
+def template(model, variant, k, sizes, attributes):
     """YAML text of a label template for one clustering (the browser writes the same format).
 
     Parameters
@@ -44,10 +45,10 @@ def template(model, pca, k, sizes, attributes):
     attributes : list of str
         The attribute fields of every cluster, in order.
     """
-    name = clustering_id(model, pca, k)
+    name = clustering_id(model, variant, k)
     lines = [
         f"# Labels for clustering {name}. Label it in the browser",
-        f"# (results/report/{model}_{pca}_k{k}.html) or fill in this file by hand; save it in",
+        f"# (results/report/{model}_{variant}_k{k}.html) or fill in this file by hand; save it in",
         '# config/labels/ and list it under \'labels\' in the config. "" = unknown.',
         "# mixed: true = the cluster cannot be named as a whole; outlier: true = a cluster of",
         "# bad images. Entries under 'images' are for single images and win over their cluster's.",
@@ -147,7 +148,7 @@ def read_label_file(path, expected_clustering, k, attributes=None, allowed=None)
     ----------
     path : str or Path
     expected_clustering : str
-        The clustering the config lists this file for (``model/pca/kK``).
+        The clustering the config lists this file for (``model/variant/kK``).
     k : int
         Its number of clusters.
     attributes : list of str, optional

@@ -13,14 +13,9 @@ Cost at 416,314 x 250 on one core: one KMeans on a 64-rows-per-cell sample, one
 assignment pass, one pass gathering each cell's rows; see docs/performance.md.
 """
 
-import logging
-
 import numpy as np
 
 from descluster import clustering
-from descluster.files import save_npy_atomic
-
-log = logging.getLogger(__name__)
 
 MAX_CELLS = 150  # cells at scale: ~2,800 images each at 416,314
 MIN_CELL_ROWS = 25  # fewer cells on small data: at least this many rows per cell
@@ -258,10 +253,3 @@ def layout(X, seed, max_cells=MAX_CELLS):
     y -= y.min(axis=0)
     y /= max(float(y.max()), 1e-12)
     return y.astype(np.float32)
-
-
-def layout_map(reduced_npy, seed, out_npy):
-    """Rule layout_map: the layout of every row of a reduced matrix, saved as (n, 2) float32."""
-    X = np.load(reduced_npy, mmap_mode="r")
-    save_npy_atomic(out_npy, layout(X, seed))
-    log.info("layout: %d rows x %d columns, %d cells", X.shape[0], X.shape[1], n_cells(X.shape[0]))

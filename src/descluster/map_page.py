@@ -1,23 +1,17 @@
 """The map page of one (model, PCA variant): every image as a point, in the offline browser.
 
-The page (``results/report/map_{model}_{pca}.html``) is drawn by ``browser/map.js`` from
+The page (``results/report/map_{model}_{variant}.html``) is drawn by ``browser/map.js`` from
 two data scripts beside it (``file://`` pages may load scripts, not fetch files):
-``map_{model}_{pca}.js`` with the coordinates and every colouring, packed (uint16
+``map_{model}_{variant}.js`` with the coordinates and every colouring, packed (uint16
 coordinates, uint8/uint16 codes, base64), loaded with the page; and the run's
 ``paths.js`` (:func:`descluster.site.write_paths_script`), added after the first paint.
+The rule's step, :func:`descluster.steps.map.draw_map`, reads the inputs and writes both.
 """
 
-import logging
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 
 from descluster import site
-from descluster.errors import InputError
-from descluster.files import write_text_atomic
-
-log = logging.getLogger(__name__)
+from descluster.attributes import is_outlier_value
 
 COORD_MAX = 65535  # coordinates are quantised to uint16
 MAX_VALUES = 1000  # distinct values of one colouring; rarer ones are drawn as 'other'
@@ -96,7 +90,7 @@ def colourings(clusterings, truth, outliers, labels, variant_score):
     Parameters
     ----------
     clusterings : list of (str, ndarray)
-        Clustering name (``model/pca/kK``) and cluster of each image (int).
+        Clustering name (``model/variant/kK``) and cluster of each image (int).
     truth, labels : DataFrame or None
         ``attributes.parquet`` and ``labels.parquet`` (rows aligned).
     outliers : DataFrame
@@ -116,7 +110,7 @@ def colourings(clusterings, truth, outliers, labels, variant_score):
         if "outlier" in truth.columns:
             kinds = truth["outlier"].fillna("").astype(str).str.strip()
             result.append(categorical("outlier kind", "ground truth",
-                                      kinds.where(kinds.str.lower() != "none", "").to_numpy()))
+                                      kinds.where(is_outlier_value(kinds), "").to_numpy()))
     if labels is not None:
         for attribute in site.label_attributes(labels):
             result.append(categorical(attribute, "propagated label",
@@ -134,7 +128,7 @@ def colourings(clusterings, truth, outliers, labels, variant_score):
     return result
 
 
-def map_page(model, pca, data_url):
+def map_page(model, variant, data_url):
     """The HTML of a map page, drawn by map.js from the data script ``data_url``."""
     body = [
         f"<link rel=\"stylesheet\" href=\"{site.FILES}/assets/map.css\">",
@@ -151,57 +145,6 @@ def map_page(model, pca, data_url):
         "<div id=\"legend\" class=\"legend\"></div></div>",
         "<div id=\"selection\"></div>",
     ]
-    return site._page(f"map of {model}/{pca}", "\n".join(body), ("labelfile.js", "map.js"),
+    return site._page(f"map of {model}/{variant}", "\n".join(body), ("labelfile.js", "map.js"),
                       data_url)
 
-
-def draw_map(layout_npy, images_parquet, clusterings, attributes_parquet, outliers_parquet,
-             labels_parquet, images_root, paths_script, model, pca, out_page, out_data):
-    """Write the map page of one (model, variant) and its data script.
-
-    Parameters
-    ----------
-    layout_npy : path
-        (n, 2) float32 layout (:func:`descluster.layout.layout`), rows of images.parquet.
-    clusterings : list of dict
-        Final clusterings of this model-variant: ``name`` (``model/pca/kK``),
-        ``assignments`` (Parquet) and ``template`` (label template YAML); the page marks
-        images in their label files, through the clustering pages' browser storage.
-    attributes_parquet, labels_parquet : path or None
-        Ground truth and propagated labels, when the config has them.
-    images_root : path or None
-        Folder of the original images: the page shows them on hover.
-    paths_script : path
-        The run's ``paths.js`` (:func:`descluster.site.write_paths_script`), which the
-        page loads after its first paint.
-    out_page, out_data : path
-        The HTML page and its data script, both in results/report.
-    """
-    page_dir = Path(out_page).parent
-    coords = np.load(layout_npy, mmap_mode="r")
-    paths = pd.read_parquet(images_parquet, columns=["paths"])["paths"].to_numpy()
-    if coords.ndim != 2 or coords.shape != (len(paths), 2):
-        raise InputError(f"{layout_npy}: expected one (x, y) row per image of {images_parquet} "
-                         f"({len(paths)} x 2), found {coords.shape}; rerun the workflow")
-    x, y = quantise(coords)
-    named = []
-    for clustering in clusterings:
-        frame = site.aligned(pd.read_parquet(clustering["assignments"],
-                                             columns=["paths", "cluster"]),
-                             paths, clustering["assignments"])
-        named.append((clustering["name"], frame["cluster"].to_numpy()))
-    truth = (site.aligned(pd.read_parquet(attributes_parquet), paths, attributes_parquet)
-             if attributes_parquet else None)
-    labels = (site.aligned(pd.read_parquet(labels_parquet), paths, labels_parquet)
-              if labels_parquet else None)
-    outliers = site.aligned(pd.read_parquet(outliers_parquet), paths, outliers_parquet)
-    report = site.Report(page_dir, page_dir / site.FILES, page_dir / site.FILES, images_root,
-                         paths_script)
-    data = {**report.common(), "thumbOf": {}, "model": model, "pca": pca, "n": len(paths),
-            "x": site.pack(x, np.uint16), "y": site.pack(y, np.uint16),
-            "colourings": colourings(named, truth, outliers, labels, f"score_{model}_{pca}"),
-            "clusterings": site.marking_targets(clusterings)}
-    write_text_atomic(out_data, site.script_data("page", data))
-    write_text_atomic(out_page, map_page(model, pca, site._url(out_data, page_dir)))
-    log.info("map: %d images, %d colourings, data %.1f MB", len(paths),
-             len(data["colourings"]), Path(out_data).stat().st_size / 1e6)

@@ -20,8 +20,10 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
+from descluster.attributes import is_outlier_value
 from descluster.errors import InputError
 from descluster.files import write_text_atomic
+from descluster.labels import clustering_id, parse_clustering_id
 
 FILES = "files"  # under the report folder: assets/, data/, thumbs/
 ASSETS = ("browser.css", "common.js", "tables.js", "labelfile.js", "clustering.js",
@@ -32,30 +34,12 @@ PATHS_NAME = "paths"  # name the paths script registers its data under (DC.chunk
 OUTLIER_THUMBS = 300  # highest-ranked flagged images that get a thumbnail
 TRUTH_TOP = 3  # values per attribute shown in a cluster's breakdown
 
-# Counts pictures and scripts that fail to load, so missing files are seen, not hidden.
-# Inline, so that it still reports when the page was moved away from its files.
-_CHECK = """
-(function () {
-  var broken = 0;
-  function show() {
-    document.body.setAttribute('data-broken-images', String(broken));
-    if (!broken) return;
-    var warn = document.getElementById('broken');
-    warn.hidden = false;
-    warn.textContent = broken + ' picture(s) or file(s) could not be loaded: ' +
-      'has results/ been moved?';
-  }
-  document.addEventListener('error', function (event) {
-    var t = event.target;
-    if (!t || !t.tagName || t.hasAttribute('data-fallback')) return;
-    broken += 1;
-    console.error((t.tagName === 'IMG' ? 'missing picture: ' : 'missing file: ') +
-                  (t.src || t.href));
-    if (document.readyState === 'complete') show();
-  }, true);
-  window.addEventListener('load', show);
-})();
-"""
+def _check_script():
+    """The page check (``browser/check.js``: counts pictures and scripts that fail to load),
+    without the file's leading comment, to inline into every page's head: inline, it still
+    reports when the page was moved away from its files."""
+    text = (resources.files("descluster") / "browser" / "check.js").read_text(encoding="utf-8")
+    return "\n" + text.split("*/\n", 1)[1]
 
 
 def _page(title, body, scripts=(), data=None):
@@ -69,7 +53,7 @@ def _page(title, body, scripts=(), data=None):
             f"<meta name=\"viewport\" content=\"width=device-width\">"
             f"<title>{html.escape(title)}</title>"
             f"<link rel=\"stylesheet\" href=\"{assets}/browser.css\">"
-            f"<script>{_CHECK}</script></head>\n<body>"
+            f"<script>{_check_script()}</script></head>\n<body>"
             f"<nav><a href=\"index.html\">index</a><a href=\"outliers.html\">outliers</a></nav>"
             f"<p id=\"broken\" class=\"warn\" hidden></p>\n<h1>{html.escape(title)}</h1>\n{body}\n"
             + "".join(tags) + "</body></html>\n")
@@ -130,7 +114,7 @@ def page_name(clustering):
 
 
 def _clustering_name(row):
-    return f"{row.model}/{row.pca}/k{row.k}"
+    return clustering_id(row.model, row.pca, row.k)
 
 
 # --- index ------------------------------------------------------------------------
@@ -180,7 +164,7 @@ def index_page(models, clusterings, tables, figures, page_dir):
     ----------
     models : list of str
     clusterings : DataFrame
-        One row per clustering with a page: ``clustering`` (``model/pca/kK``), ``model``,
+        One row per clustering with a page: ``clustering`` (``model/variant/kK``), ``model``,
         ``pca``, ``k``, ``smallest_share``, ``largest_share``.
     tables : dict
         DataFrames: ``models`` (model -> digest), optional ``ranking``, ``validation``,
@@ -372,8 +356,8 @@ def summaries(clusters, truth, labels):
             result["suggestions"][attribute] = _by_frequency(values)
         if "outlier" in truth.columns:
             kinds = truth["outlier"].fillna("").astype(str).to_numpy(dtype=object)
-            result["truthOutliers"] = breakdown(
-                clusters, np.where(np.isin(kinds, ["", "none"]), "", kinds))
+            result["truthOutliers"] = breakdown(clusters,
+                                                np.where(is_outlier_value(kinds), kinds, ""))
     if labels is not None:
         for attribute in label_attributes(labels):
             values = labels[attribute].fillna("").astype(str).to_numpy(dtype=object)
@@ -514,15 +498,6 @@ def front_code(paths):
     return units.astype(np.uint8), rest
 
 
-def front_decode(prefix, rest):
-    """The paths :func:`front_code` coded (as the page decodes them, in UTF-16 units)."""
-    paths, previous = [], b""
-    for units, tail in zip(prefix.tolist(), rest):
-        previous = previous[:2 * units] + tail.encode("utf-16-le")
-        paths.append(previous.decode("utf-16-le"))
-    return paths
-
-
 def write_paths_script(paths, out_script):
     """The run's ``paths.js``: every image path in row order, front-coded (about 10 bytes an
     image). Pages load it once and look paths up by row: galleries and maps hold rows only.
@@ -621,7 +596,7 @@ def write_clustering(report, clustering, cards, assignments, scores, truth, labe
     ----------
     report : Report
     clustering : dict
-        ``name`` (``model/pca/kK``), ``template`` (label template path), ``sheets``
+        ``name`` (``model/variant/kK``), ``template`` (label template path), ``sheets``
         (contact sheets folder), ``page`` (the HTML file to write).
     cards : DataFrame
         ``cards.tsv``.
@@ -676,8 +651,8 @@ def write_clustering(report, clustering, cards, assignments, scores, truth, labe
             for c in cards["cluster"]]
     write_text_atomic(clustering["page"], clustering_page(
         name, table_, f"{report.files_url}/data/{stem}.js"))
-    model, pca, _ = name.split("/")
-    return {"clustering": name, "model": model, "pca": pca, "k": len(cards),
+    model, variant, _ = parse_clustering_id(name)
+    return {"clustering": name, "model": model, "pca": variant, "k": len(cards),
             "smallest_share": cards["share"].min(), "largest_share": cards["share"].max()}
 
 
@@ -687,7 +662,7 @@ def marking_targets(clusterings):
     Parameters
     ----------
     clusterings : list of dict
-        ``name`` (``model/pca/kK``) and ``template`` (label template path).
+        ``name`` (``model/variant/kK``) and ``template`` (label template path).
 
     Returns
     -------
@@ -722,7 +697,8 @@ def write_outliers(report, scores, truth, summary, sheet_path, clusterings, page
     kind = np.full(len(scores), "", dtype=object)
     if truth is not None and "outlier" in truth.columns:
         kind = aligned(truth, scores["paths"].to_numpy(), "attributes.parquet")["outlier"]
-        kind = kind.fillna("").astype(str).replace("none", "").to_numpy(dtype=object)
+        kind = kind.fillna("").astype(str).to_numpy(dtype=object)
+        kind = np.where(is_outlier_value(kind), kind, "")
     order = np.argsort(-scores["combined_score"].to_numpy(dtype=float), kind="stable")
     ranked = scores.iloc[order].assign(rank=np.arange(1, len(order) + 1), kind=kind[order])
     flagged = ranked[ranked["flag"].to_numpy(dtype=bool)]

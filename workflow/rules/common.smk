@@ -14,7 +14,7 @@ from descluster.config import (
 )
 from descluster.demo import MODEL_DIMS as DEMO_MODEL_DIMS
 from descluster.errors import InputError
-from descluster.labels import parse_clustering_id
+from descluster.labels import clustering_id, parse_clustering_id
 
 DEMO_DIR = "results/demo"
 DEMO_PATHS_CSV = f"{DEMO_DIR}/images_paths.csv"
@@ -113,7 +113,7 @@ K_SCAN = list(range(config["k_range"][0], config["k_range"][1] + 1))
 
 wildcard_constraints:
     model="|".join(re.escape(m) for m in MODELS),
-    pca=VARIANT_PATTERN,
+    variant=VARIANT_PATTERN,
     k=r"[1-9][0-9]*",
 
 
@@ -137,20 +137,29 @@ def variants(model):
 
 
 def final_clusterings(model):
-    """(pca, k) of every final clustering of a model."""
-    return [(pca, k) for pca in variants(model) for k in config["kmeans"][model]]
+    """(variant, k) of every final clustering of a model."""
+    return [(variant, k) for variant in variants(model) for k in config["kmeans"][model]]
 
 
-CLUSTERS = "results/clusters/{model}/{pca}/k{k}"
-CARDS = "results/cards/{model}/{pca}/k{k}"
+CLUSTERS = "results/clusters/{model}/{variant}/k{k}"
+CARDS = "results/cards/{model}/{variant}/k{k}"
 
 
 def clustering_files(pattern, models=MODELS):
-    """`pattern` (with {model}, {pca}, {k}) for every final clustering of the given models."""
+    """`pattern` (with {model}, {variant}, {k}) for every final clustering of the given models."""
     return [
-        pattern.format(model=model, pca=pca, k=k)
+        pattern.format(model=model, variant=variant, k=k)
         for model in models
-        for pca, k in final_clusterings(model)
+        for variant, k in final_clusterings(model)
+    ]
+
+
+def clustering_ids(models=MODELS):
+    """The id (model/variant/kK) of every final clustering of the given models."""
+    return [
+        clustering_id(model, variant, k)
+        for model in models
+        for variant, k in final_clusterings(model)
     ]
 
 
@@ -158,13 +167,13 @@ def scan_centroids(wildcards):
     """The k-scan's centroids at a final clustering's k, when the scan covers that k."""
     if int(wildcards.k) not in K_SCAN:
         return []
-    return [f"results/kscan/{wildcards.model}/{wildcards.pca}/k{wildcards.k}_centroids.npy"]
+    return [f"results/kscan/{wildcards.model}/{wildcards.variant}/k{wildcards.k}_centroids.npy"]
 
 
 def kscan_rows(wildcards):
     return [
-        f"results/kscan/{wildcards.model}/{pca}/k{k}.tsv"
-        for pca in variants(wildcards.model)
+        f"results/kscan/{wildcards.model}/{variant}/k{k}.tsv"
+        for variant in variants(wildcards.model)
         for k in K_SCAN
     ]
 
@@ -186,12 +195,12 @@ def label_inputs(wildcards):
     assignments, centroids and reduced matrix (the space the confidence is measured in)."""
     inputs = {"files": [], "assignments": [], "centroids": [], "reduced": []}
     for entry in config["labels"]:
-        model, pca, k = parse_clustering_id(entry["clustering"])
-        folder = CLUSTERS.format(model=model, pca=pca, k=k)
+        model, variant, k = parse_clustering_id(entry["clustering"])
+        folder = CLUSTERS.format(model=model, variant=variant, k=k)
         inputs["files"].append(entry["file"])
         inputs["assignments"].append(f"{folder}/assignments.parquet")
         inputs["centroids"].append(f"{folder}/centroids.npy")
-        inputs["reduced"].append(f"results/pca/{model}/{pca}/reduced.npy")
+        inputs["reduced"].append(f"results/pca/{model}/{variant}/reduced.npy")
     return inputs
 
 
@@ -202,17 +211,17 @@ def outlier_clusterings():
     chosen = []
     for model in MODELS:
         ks = sorted(config["kmeans"][model])
-        for pca in variants(model):
+        for variant in variants(model):
             if not ks:
                 continue
-            mine = [c for c in labelled if c.startswith(f"{model}/{pca}/")]
+            mine = [c for c in labelled if parse_clustering_id(c)[:2] == (model, variant)]
             k = parse_clustering_id(mine[0])[2] if mine else ks[-1]
             chosen.append(
                 {
                     "model": model,
-                    "pca": pca,
-                    "clustering": f"{model}/{pca}/k{k}",
-                    "scores": f"results/outliers/{model}/{pca}/k{k}/scores.parquet",
+                    "variant": variant,
+                    "clustering": clustering_id(model, variant, k),
+                    "scores": f"results/outliers/{model}/{variant}/k{k}/scores.parquet",
                 }
             )
     return chosen
@@ -233,7 +242,7 @@ def site_tables():
 
 
 def page_files():
-    return clustering_files("results/report/{model}_{pca}_k{k}.html")
+    return clustering_files("results/report/{model}_{variant}_k{k}.html")
 
 
 def images_root_input():
@@ -251,10 +260,10 @@ def images_root(wildcards, input):
 def map_pages():
     """The map page of every model-variant with final clusterings."""
     return [
-        f"results/report/map_{model}_{pca}.html"
+        f"results/report/map_{model}_{variant}.html"
         for model in MODELS
         if config["kmeans"][model]
-        for pca in variants(model)
+        for variant in variants(model)
     ]
 
 
@@ -275,7 +284,7 @@ def all_targets():
     ]
     if clustering_files(f"{CLUSTERS}/assignments.parquet"):
         targets += ["results/report/index.html", *map_pages()]
-        targets += clustering_files("results/labels/templates/{model}_{pca}_k{k}.yaml")
+        targets += clustering_files("results/labels/templates/{model}_{variant}_k{k}.yaml")
         if config["attributes"]:
             targets += ["results/summary/validation.tsv", "results/summary/model_ranking.tsv"]
     if config["attributes"]:

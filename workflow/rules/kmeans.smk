@@ -3,25 +3,25 @@
 
 rule cluster_kmeans:
     input:
-        reduced="results/pca/{model}/{pca}/reduced.npy",
+        reduced="results/pca/{model}/{variant}/reduced.npy",
         images="results/ingest/images.parquet",
         # one run starts from the k-scan's best centroids: never worse than the scan
         scan_centroids=scan_centroids,
     output:
-        assignments="results/clusters/{model}/{pca}/k{k}/assignments.parquet",
-        centroids="results/clusters/{model}/{pca}/k{k}/centroids.npy",
+        assignments="results/clusters/{model}/{variant}/k{k}/assignments.parquet",
+        centroids="results/clusters/{model}/{variant}/k{k}/centroids.npy",
         sizes=report(
-            "results/clusters/{model}/{pca}/k{k}/sizes.tsv",
+            "results/clusters/{model}/{variant}/k{k}/sizes.tsv",
             caption="../report/sizes.rst",
             category="Clusterings",
             subcategory="{model}",
-            labels={"variant": "{pca}", "k": "{k}"},
+            labels={"variant": "{variant}", "k": "{k}"},
         ),
-        fit="results/clusters/{model}/{pca}/k{k}/fit.tsv",
+        fit="results/clusters/{model}/{variant}/k{k}/fit.tsv",
     log:
-        "results/logs/cluster_kmeans/{model}/{pca}/k{k}.log",
+        "results/logs/cluster_kmeans/{model}/{variant}/k{k}.log",
     benchmark:
-        "results/benchmarks/cluster_kmeans/{model}/{pca}/k{k}.tsv"
+        "results/benchmarks/cluster_kmeans/{model}/{variant}/k{k}.tsv"
     conda:
         ENV
     threads: config["threads"]

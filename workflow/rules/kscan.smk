@@ -3,16 +3,16 @@
 
 rule scan_k:
     input:
-        reduced="results/pca/{model}/{pca}/reduced.npy",
+        reduced="results/pca/{model}/{variant}/reduced.npy",
         # purity per attribute: the labelling effort, computed where every row is assigned
         attributes=ground_truth_codes(),
     output:
-        row="results/kscan/{model}/{pca}/k{k}.tsv",
-        centroids="results/kscan/{model}/{pca}/k{k}_centroids.npy",
+        row="results/kscan/{model}/{variant}/k{k}.tsv",
+        centroids="results/kscan/{model}/{variant}/k{k}_centroids.npy",
     log:
-        "results/logs/scan_k/{model}/{pca}/k{k}.log",
+        "results/logs/scan_k/{model}/{variant}/k{k}.log",
     benchmark:
-        "results/benchmarks/scan_k/{model}/{pca}/k{k}.tsv"
+        "results/benchmarks/scan_k/{model}/{variant}/k{k}.tsv"
     conda:
         ENV
     threads: config["threads"]

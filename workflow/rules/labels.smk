@@ -3,17 +3,17 @@
 
 rule draw_cards:
     input:
-        assignments="results/clusters/{model}/{pca}/k{k}/assignments.parquet",
-        centroids="results/clusters/{model}/{pca}/k{k}/centroids.npy",
-        sizes="results/clusters/{model}/{pca}/k{k}/sizes.tsv",
+        assignments="results/clusters/{model}/{variant}/k{k}/assignments.parquet",
+        centroids="results/clusters/{model}/{variant}/k{k}/centroids.npy",
+        sizes="results/clusters/{model}/{variant}/k{k}/sizes.tsv",
         thumbnails=images_root_input(),
     output:
-        cards="results/cards/{model}/{pca}/k{k}/cards.tsv",
-        sheets=directory("results/cards/{model}/{pca}/k{k}/sheets"),
+        cards="results/cards/{model}/{variant}/k{k}/cards.tsv",
+        sheets=directory("results/cards/{model}/{variant}/k{k}/sheets"),
     log:
-        "results/logs/draw_cards/{model}/{pca}/k{k}.log",
+        "results/logs/draw_cards/{model}/{variant}/k{k}.log",
     benchmark:
-        "results/benchmarks/draw_cards/{model}/{pca}/k{k}.tsv"
+        "results/benchmarks/draw_cards/{model}/{variant}/k{k}.tsv"
     conda:
         ENV
     threads: 1
@@ -33,11 +33,11 @@ rule make_label_template:
         # with ground truth, the template's fields are its attributes
         attributes=ground_truth(),
     output:
-        template="results/labels/templates/{model}_{pca}_k{k}.yaml",
+        template="results/labels/templates/{model}_{variant}_k{k}.yaml",
     log:
-        "results/logs/make_label_template/{model}_{pca}_k{k}.log",
+        "results/logs/make_label_template/{model}_{variant}_k{k}.log",
     benchmark:
-        "results/benchmarks/make_label_template/{model}_{pca}_k{k}.tsv"
+        "results/benchmarks/make_label_template/{model}_{variant}_k{k}.tsv"
     conda:
         ENV
     threads: 1

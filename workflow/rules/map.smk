@@ -4,13 +4,13 @@
 
 rule layout_map:
     input:
-        reduced="results/pca/{model}/{pca}/reduced.npy",
+        reduced="results/pca/{model}/{variant}/reduced.npy",
     output:
-        layout="results/map/{model}/{pca}/layout.npy",
+        layout="results/map/{model}/{variant}/layout.npy",
     log:
-        "results/logs/layout_map/{model}/{pca}.log",
+        "results/logs/layout_map/{model}/{variant}.log",
     benchmark:
-        "results/benchmarks/layout_map/{model}/{pca}.tsv"
+        "results/benchmarks/layout_map/{model}/{variant}.tsv"
     conda:
         ENV
     threads: config["threads"]
@@ -26,19 +26,19 @@ rule layout_map:
 
 rule draw_map:
     input:
-        layout="results/map/{model}/{pca}/layout.npy",
+        layout="results/map/{model}/{variant}/layout.npy",
         images="results/ingest/images.parquet",
         # the final clusterings of this model-variant (the page marks images in their label files)
         assignments=lambda w: expand(
             f"{CLUSTERS}/assignments.parquet",
             model=w.model,
-            pca=w.pca,
+            variant=w.variant,
             k=config["kmeans"][w.model],
         ),
         templates=lambda w: expand(
-            "results/labels/templates/{model}_{pca}_k{k}.yaml",
+            "results/labels/templates/{model}_{variant}_k{k}.yaml",
             model=w.model,
-            pca=w.pca,
+            variant=w.variant,
             k=config["kmeans"][w.model],
         ),
         outliers="results/outliers/outliers.parquet",
@@ -47,12 +47,12 @@ rule draw_map:
         thumbnails=images_root_input(),
         paths_script="results/report/paths.js",
     output:
-        page="results/report/map_{model}_{pca}.html",
-        data="results/report/map_{model}_{pca}.js",
+        page="results/report/map_{model}_{variant}.html",
+        data="results/report/map_{model}_{variant}.js",
     log:
-        "results/logs/draw_map/{model}/{pca}.log",
+        "results/logs/draw_map/{model}/{variant}.log",
     benchmark:
-        "results/benchmarks/draw_map/{model}/{pca}.tsv"
+        "results/benchmarks/draw_map/{model}/{variant}.tsv"
     conda:
         ENV
     threads: 1
@@ -61,7 +61,9 @@ rule draw_map:
         mem_mb=mem_mb(800, 3),
         runtime=runtime_min(5, 10),
     params:
-        clusterings=lambda w: [f"{w.model}/{w.pca}/k{k}" for k in config["kmeans"][w.model]],
+        clusterings=lambda w: [
+            clustering_id(w.model, w.variant, k) for k in config["kmeans"][w.model]
+        ],
         root=images_root,
     script:
         "../../scripts/draw_map.py"

@@ -4,15 +4,15 @@
 
 rule score_outliers:
     input:
-        reduced="results/pca/{model}/{pca}/reduced.npy",
+        reduced="results/pca/{model}/{variant}/reduced.npy",
         assignments=f"{CLUSTERS}/assignments.parquet",
         sizes=f"{CLUSTERS}/sizes.tsv",
     output:
-        scores="results/outliers/{model}/{pca}/k{k}/scores.parquet",
+        scores="results/outliers/{model}/{variant}/k{k}/scores.parquet",
     log:
-        "results/logs/score_outliers/{model}/{pca}/k{k}.log",
+        "results/logs/score_outliers/{model}/{variant}/k{k}.log",
     benchmark:
-        "results/benchmarks/score_outliers/{model}/{pca}/k{k}.tsv"
+        "results/benchmarks/score_outliers/{model}/{variant}/k{k}.tsv"
     conda:
         ENV
     threads: config["threads"]
@@ -57,7 +57,7 @@ rule combine_outliers:
         runtime=runtime_min(5, 10),
     params:
         clusterings=[
-            {"model": i["model"], "pca": i["pca"], "clustering": i["clustering"]}
+            {"model": i["model"], "variant": i["variant"], "clustering": i["clustering"]}
             for i in outlier_clusterings()
         ],
         label_settings=label_settings(),

@@ -44,11 +44,11 @@ rule reduce_pca:
         fit="results/pca/{model}/pca.npz",
         variants="results/pca/{model}/variants.tsv",
     output:
-        reduced="results/pca/{model}/{pca}/reduced.npy",
+        reduced="results/pca/{model}/{variant}/reduced.npy",
     log:
-        "results/logs/reduce_pca/{model}/{pca}.log",
+        "results/logs/reduce_pca/{model}/{variant}.log",
     benchmark:
-        "results/benchmarks/reduce_pca/{model}/{pca}.tsv"
+        "results/benchmarks/reduce_pca/{model}/{variant}.tsv"
     conda:
         ENV
     threads: config["threads"]

@@ -24,11 +24,11 @@ rule write_gallery:
     input:
         assignments=f"{CLUSTERS}/assignments.parquet",
     output:
-        gallery=directory("results/report/gallery/{model}_{pca}_k{k}"),
+        gallery=directory("results/report/gallery/{model}_{variant}_k{k}"),
     log:
-        "results/logs/write_gallery/{model}_{pca}_k{k}.log",
+        "results/logs/write_gallery/{model}_{variant}_k{k}.log",
     benchmark:
-        "results/benchmarks/write_gallery/{model}_{pca}_k{k}.tsv"
+        "results/benchmarks/write_gallery/{model}_{variant}_k{k}.tsv"
     conda:
         ENV
     threads: 1
@@ -45,9 +45,9 @@ rule build_site:
         sheets=clustering_files(f"{CARDS}/sheets"),
         assignments=clustering_files(f"{CLUSTERS}/assignments.parquet"),
         # label-independent, so a label edit does not rewrite them
-        galleries=clustering_files("results/report/gallery/{model}_{pca}_k{k}"),
+        galleries=clustering_files("results/report/gallery/{model}_{variant}_k{k}"),
         paths_script="results/report/paths.js",
-        templates=clustering_files("results/labels/templates/{model}_{pca}_k{k}.yaml"),
+        templates=clustering_files("results/labels/templates/{model}_{variant}_k{k}.yaml"),
         digests=expand("results/summary/models/{model}.tsv", model=MODELS),
         pca_plots=expand("results/pca/{model}/explained_variance.png", model=MODELS),
         kscan_plots=expand("results/plots/kscan_{model}.png", model=MODELS),
@@ -75,7 +75,7 @@ rule build_site:
         mem_mb=mem_mb(600, 2),
         runtime=runtime_min(5, 10),
     params:
-        clusterings=clustering_files("{model}/{pca}/k{k}"),
+        clusterings=clustering_ids(),
         tables=list(site_tables()),
         root=images_root,
         seed=config["seed"],

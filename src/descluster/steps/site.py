@@ -1,0 +1,91 @@
+"""Steps of workflow/rules/site.smk: the offline HTML browser under results/report/ (see
+:mod:`descluster.site`)."""
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from descluster import site
+from descluster.files import atomic_directory, write_text_atomic
+
+log = logging.getLogger(__name__)
+
+
+def write_paths(*, images_parquet, out_script):
+    """The run's ``paths.js``: every image path, front-coded, for the pages to look up by
+    row (:func:`descluster.site.write_paths_script`)."""
+    paths = pd.read_parquet(images_parquet, columns=["paths"])["paths"]
+    site.write_paths_script(paths, out_script)
+    log.info("paths: %d images, %.1f MB", len(paths), Path(out_script).stat().st_size / 1e6)
+
+
+def write_gallery(*, assignments_parquet, page_stem, out_folder):
+    """Every member of every cluster of one clustering, nearest first, as the browser's
+    gallery chunks (:func:`descluster.site.write_gallery`). Label-independent: a label
+    edit does not rewrite them."""
+    with atomic_directory(out_folder) as staging:
+        # rows and distances only: the pages take paths from paths.js
+        site.write_gallery(pd.read_parquet(assignments_parquet, columns=["cluster", "distance"]),
+                           page_stem, staging)
+
+
+def build_site(*, models, clusterings, digests, figures, outlier_files, optional_tables,
+               ground_truth, propagated, images_root, paths_script, seed, out_index, out_pages,
+               out_outliers, out_files):
+    """Write the offline HTML browser (see :mod:`descluster.site`).
+
+    Parameters
+    ----------
+    clusterings : list of dict
+        name (``model/variant/kK``), cards (TSV), sheets (folder), template (YAML path),
+        assignments (Parquet).
+    digests : dict of str -> path
+        Model -> ``results/summary/models/{model}.tsv``.
+    figures : dict
+        ``pca`` and ``kscan`` (model -> PNG) and ``agreement`` (PNG).
+    outlier_files : dict
+        ``summary`` (TSV), ``scores`` (Parquet), ``sheet`` (JPEG).
+    optional_tables : dict of str -> path or None
+        ``ranking``, ``validation``, ``labels``, ``suggested``, ``effort``
+        (labelling_effort.tsv), ``accuracy`` (label_accuracy.tsv) TSVs when they exist.
+    ground_truth, propagated : path or None
+        ``attributes.parquet`` and ``labels.parquet``: the cards show their breakdowns.
+    images_root : path or None
+        The cards' thumbnails are read from here; the pages link the originals.
+    paths_script : path
+        The run's ``paths.js``, which the galleries look their members' paths up in.
+    seed : int
+        draw_cards' seed: the cards show the members of its contact sheets.
+    out_pages : list of path
+        One page per clustering, aligned with ``clusterings``.
+    out_files : path
+        Folder of the pages' scripts, styles, data scripts and thumbnails.
+    """
+    page_dir = Path(out_index).parent
+    tables = {"models": {m: pd.read_csv(digests[m], sep="\t") for m in models}}
+    tables.update({name: pd.read_csv(path, sep="\t")
+                   for name, path in optional_tables.items() if path})
+    scores = pd.read_parquet(outlier_files["scores"])
+    truth = pd.read_parquet(ground_truth) if ground_truth else None
+    labels = pd.read_parquet(propagated) if propagated else None
+    overview = []
+    with atomic_directory(out_files) as staging:
+        report = site.Report(page_dir, Path(out_files), staging, images_root, Path(paths_script))
+        site.copy_assets(staging / "assets")
+        (staging / "thumbs").mkdir()
+        (staging / "data").mkdir()
+        site.write_scores(scores, staging / "data")
+        for clustering, out_page in zip(clusterings, out_pages):
+            assignments = pd.read_parquet(clustering["assignments"])
+            paths = assignments["paths"].to_numpy()
+            overview.append(site.write_clustering(
+                report, {**clustering, "page": out_page},
+                pd.read_csv(clustering["cards"], sep="\t"), assignments, scores,
+                None if truth is None else site.aligned(truth, paths, ground_truth),
+                None if labels is None else site.aligned(labels, paths, propagated), seed))
+        site.write_outliers(report, scores, truth, pd.read_csv(outlier_files["summary"], sep="\t"),
+                            outlier_files["sheet"], clusterings, out_outliers)
+    write_text_atomic(out_index, site.index_page(models, pd.DataFrame(overview), tables, figures,
+                                                 page_dir))
+    log.info("site: %d clustering pages in %s", len(out_pages), page_dir)
