@@ -1,27 +1,38 @@
 /* descluster browser: a clustering's page. A card per cluster with its pictures and a form
- * to name it; every change is kept in the browser's storage (keyed by run and clustering)
- * at once; "Download label file" writes the workflow's label file. Keyboard first. */
+ * to name it; every change is kept in the browser's storage (DC.store, keyed by run and
+ * clustering) at once; "Download label file" writes the workflow's label file. Keyboard
+ * first: the page's keys are the tables in the section "keys", which also write its help. */
 (function () {
   "use strict";
   var DC = window.DC, LF = DC.labelfile, el = DC.el;
-  var KINDS = ["nearest", "random", "farthest"];
+  var KINDS = ["nearest", "random", "farthest"];  // the rows of tiles of a card
   var PER_PAGE = 100;  // gallery tiles per page
-  var data, doc, storageKey, current = 0, bar = {}, gallery = null, storageOk = true;
-  // maps keyed by data (ids, paths, values) have no prototype: any key is a plain key
+
+  /* ---- state ---------------------------------------------------------------------------
+   * data: the page's data (DC.pageData: the clusters, the template, ...), set at start.
+   * doc: the label document being edited (DC.labelfile's shape); null when the template
+   *   cannot be read (cards without forms). Replaced by openFile and by a change another
+   *   tab keeps; edited in place by the forms, the keys and the image view, each edit
+   *   followed by save().
+   * current: index (in data.clusters) of the current card; changed by setCurrent only.
+   * bar: the toolbar's elements, and say (its status line), made by buildToolbar.
+   * gallery: the overlay of all members of one cluster, made by the first openGallery:
+   *   {root, title, grid, pager, index (the cluster's), tiles ([{path, tile}] shown)}.
+   * storageOk: whether the browser kept the last save (shown next to the counter).
+   * infos: cluster id -> index in data.clusters (filled by render).
+   * otherValues: attribute -> values named in the run's other clusterings in this browser
+   *   (read once at start: suggestions).
+   * tilesByPath: image path -> the tiles showing it (registerTile adds, render and the
+   *   gallery's page turns drop), so that a mark shows on every tile of its image.
+   * Maps keyed by data (ids, paths, values) have no prototype: any key is a plain key. */
+  var data, doc = null, current = 0, bar = {}, gallery = null, storageOk = true;
   var infos = Object.create(null), otherValues = Object.create(null);
   var tilesByPath = Object.create(null);
 
-  /* ---- storage -------------------------------------------------------------------- */
-  function stored() {
-    try { return window.localStorage.getItem(storageKey); } catch (e) {
-      storageOk = false;
-      return null;
-    }
-  }
-
+  /* ---- storage (through DC.store) ------------------------------------------------------ */
   function save() {
     if (!doc) return;
-    try { window.localStorage.setItem(storageKey, LF.serialize(doc)); storageOk = true; }
+    try { DC.store.write(data.run, data.clustering, LF.serialize(doc)); storageOk = true; }
     catch (e) { storageOk = false; }
     showSaved();
   }
@@ -35,55 +46,36 @@
 
   /* Values of the run's other clusterings kept in this browser: suggestions too. */
   function readOtherClusterings() {
-    var prefix = LF.storageKey(data.run, "");
-    try {
-      for (var i = 0; i < window.localStorage.length; i++) {
-        var key = window.localStorage.key(i);
-        if (key.indexOf(prefix) !== 0 || key === storageKey) continue;
-        var other = LF.parse(window.localStorage.getItem(key));
-        other.clusters.forEach(function (c) {
-          Object.keys(c.values).forEach(function (a) {
-            if (c.values[a]) (otherValues[a] = otherValues[a] || []).push(c.values[a]);
-          });
+    DC.store.others(data.run, data.clustering).forEach(function (text) {
+      var other;
+      try { other = LF.parse(text); } catch (e) { return; }  // unreadable: no suggestions
+      other.clusters.forEach(function (c) {
+        Object.keys(c.values).forEach(function (a) {
+          if (c.values[a]) (otherValues[a] = otherValues[a] || []).push(c.values[a]);
         });
-      }
-    } catch (e) { /* unreadable entries give no suggestions */ }
-  }
-
-  function sameClusters(a) {
-    return a.clusters.length === data.clusters.length && a.clusters.every(function (c, i) {
-      return c.id === data.clusters[i].id;
+      });
     });
   }
 
-  /* Clusters whose size is not this run's: the file may be from another run. */
-  function otherSizes(a) {
-    return a.clusters.filter(function (c, i) { return Number(c.size) !== data.clusters[i].size; })
-      .map(function (c) { return c.id; });
-  }
-
   /* ---- messages --------------------------------------------------------------------- */
-  function status(text, isError, extra) {
-    bar.status.textContent = text;
-    bar.status.className = isError ? "status error" : "status";
-    bar.status.setAttribute("role", isError ? "alert" : "status");
-    if (extra) bar.status.appendChild(extra);
-  }
+  function status(text, isError) { bar.say(text, isError); }
 
   /* ---- the label document ---------------------------------------------------------- */
   function entry(index) { return doc.clusters[index]; }
 
+  /* A cluster counts as named with a value, or marked mixed or bad images. */
   function named(c) {
     return c.mixed || c.outlier || doc.attributes.some(function (a) { return !!c.values[a]; });
   }
 
+  /* Text without control characters (a label file keeps one line per value). */
   function clean(text) { return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ""); }
 
+  /* The label file's entry of an image (with create, a new one when it has none). */
   function imageEntry(path, create) {
     for (var i = 0; i < doc.images.length; i++) if (doc.images[i].path === path) return doc.images[i];
     if (!create) return null;
-    var image = {path: path, values: Object.create(null), note: "", outlier: false,
-                 not_cluster: false};
+    var image = LF.newImage(path);
     doc.images.push(image);
     return image;
   }
@@ -91,13 +83,12 @@
   function toggleMark(path, name) {
     var image = imageEntry(path, true);
     image[name] = !image[name];
-    var empty = !image.outlier && !image.not_cluster && !image.note &&
-      !Object.keys(image.values).some(function (a) { return image.values[a]; });
-    if (empty) doc.images.splice(doc.images.indexOf(image), 1);
+    if (LF.isEmptyImage(image)) doc.images.splice(doc.images.indexOf(image), 1);
     save();
     markTiles(path);
   }
 
+  /* Show an image's marks (bad, not this cluster) on every tile of it. */
   function markTiles(path) {
     var image = doc ? imageEntry(path, false) : null;
     (tilesByPath[path] || []).forEach(function (tile) {
@@ -123,6 +114,7 @@
     return list;
   }
 
+  /* The suggestion list of the index-th attribute's fields (60 values at most). */
   function refreshDatalist(index) {
     var list = document.getElementById("dl-" + index);
     if (!list) return;
@@ -144,22 +136,14 @@
     bar.file = el("input", {type: "file", id: "openfile", accept: ".yaml,.yml", hidden: true});
     bar.open.addEventListener("click", function () { bar.file.click(); });
     bar.file.addEventListener("change", openFile);
-    bar.status = el("p", {id: "status", className: "status", role: "status"});
+    var line = DC.statusLine();
+    bar.status = line.node;
+    bar.say = line.say;
     bar.help = el("p", {id: "help", className: "help"});
     root.appendChild(el("div", {className: "toolbar-row"},
       [bar.counter, bar.marked, bar.download, bar.open, bar.file, bar.saved]));
     root.appendChild(bar.help);
     root.appendChild(bar.status);
-  }
-
-  function helpText() {
-    var fields = doc ? doc.attributes.slice(0, 9).map(function (a, i) { return (i + 1) + " " + a; })
-                     : [];
-    return ["j/k next/previous cluster", "u next unnamed"].concat(fields).concat(
-      doc ? ["n note", "m mixed", "o bad images", "= previous cluster's values",
-             "Enter next field", "Esc leave field"] : []).concat(
-      ["t pictures (arrows, Enter)", "g all members",
-       doc ? "Ctrl+S download" : null, doc ? "Ctrl+O open" : null]).filter(Boolean).join(" \u00b7 ");
   }
 
   function counts() {
@@ -188,14 +172,15 @@
     file.text().then(function (text) {
       try {
         var opened = LF.parse(text, data.clustering);
-        if (!sameClusters(opened)) {
+        var same = DC.store.compare(opened, data.clusters);
+        if (!same.sameIds) {
           throw new Error("its clusters are not those of " + data.clustering + " (0 to " +
                           (data.clusters.length - 1) + ", in order)");
         }
         doc = opened;
         save();
         render();
-        var differ = otherSizes(opened);
+        var differ = same.otherSizes;  // kept, with a warning: the file may be another run's
         status("Opened " + file.name + "." + (differ.length ? " Its sizes of cluster(s) " +
                differ.join(", ") + " are not this run's: is it from another run?" : ""),
                differ.length > 0);
@@ -259,7 +244,6 @@
     var form = el("div", {className: "labelform"}, fields.concat(
       [el("label", {className: "field note"}, [el("kbd", {text: "n"}), " note ", note])], flags));
     form.addEventListener("input", function (e) { fieldInput(index, e); });
-    form.addEventListener("keydown", function (e) { fieldKeys(index, e); });
     form.addEventListener("change", function (e) {
       if (e.target.type === "checkbox") {
         entry(index)[e.target.getAttribute("data-flag")] = e.target.checked;
@@ -272,6 +256,8 @@
     return form;
   }
 
+  /* Every change of a field goes into the document and storage at once. Typing at the end
+     of an attribute's value completes it inline from the suggestions. */
   function fieldInput(index, event) {
     var input = event.target, field = input.getAttribute("data-field");
     if (!field) return;
@@ -305,33 +291,39 @@
     if (input) { input.focus(); input.select(); }
   }
 
-  function fieldKeys(index, event) {
-    var input = event.target, field = input.getAttribute && input.getAttribute("data-field");
-    if (!field || event.ctrlKey || event.metaKey || event.altKey) return;
-    var position = doc.attributes.indexOf(field);
-    if (event.key === "Enter") {
-      event.preventDefault();
-      if (position >= 0) commit(index, input, field);
-      input.setSelectionRange(input.value.length, input.value.length);
-      refreshDatalist(position);
-      if (position >= 0 && position + 1 < doc.attributes.length) focusField(index, position + 1);
-      else if (index + 1 < doc.clusters.length) focusField(index + 1, 0);
-      else { input.blur(); focusCard(index); }
-    } else if (event.key === "Escape") {
-      event.preventDefault();
-      focusCard(index);
-    } else if (event.key === "=" && position >= 0 &&
-               (input.value === "" || input.selectionStart === 0 &&
-                input.selectionEnd === input.value.length)) {
-      event.preventDefault();
-      var previous = index > 0 ? entry(index - 1).values[field] : "";
-      if (!previous) { status("The previous cluster has no " + field + " to copy."); return; }
-      input.value = previous;
-      entry(index).values[field] = previous;
-      input.select();
-      save();
-      updateCard(index);
-    }
+  /* The form field a key was pressed in: {input, field (its data-field), index (its card's)}. */
+  function fieldOf(event) {
+    var input = event.target, card = input.closest(".card");
+    return {input: input, field: input.getAttribute("data-field"),
+            index: infos[Number(card.id.split("-")[1])]};
+  }
+
+  /* Enter in a field: take a suggestion's spelling, then on to the next field, the next
+     cluster's first field, or (after the last cluster) its card. */
+  function nextField(event) {
+    var at = fieldOf(event), input = at.input, index = at.index;
+    var position = doc.attributes.indexOf(at.field);  // -1: the note
+    if (position >= 0) commit(index, input, at.field);
+    input.setSelectionRange(input.value.length, input.value.length);
+    refreshDatalist(position);
+    if (position >= 0 && position + 1 < doc.attributes.length) focusField(index, position + 1);
+    else if (index + 1 < doc.clusters.length) focusField(index + 1, 0);
+    else { input.blur(); focusCard(index); }
+  }
+
+  /* = in an empty (or wholly selected) attribute field: the previous cluster's value.
+     Elsewhere (the note, text in the field) the key types an "=". */
+  function previousValue(event) {
+    var at = fieldOf(event), input = at.input, index = at.index;
+    if (doc.attributes.indexOf(at.field) < 0 || !(input.value === "" ||
+        input.selectionStart === 0 && input.selectionEnd === input.value.length)) return false;
+    var previous = index > 0 ? entry(index - 1).values[at.field] : "";
+    if (!previous) { status("The previous cluster has no " + at.field + " to copy."); return; }
+    input.value = previous;
+    entry(index).values[at.field] = previous;
+    input.select();
+    save();
+    updateCard(index);
   }
 
   /* A value that differs from a suggestion only in case takes the suggestion's spelling. */
@@ -346,6 +338,7 @@
     }
   }
 
+  /* = on a card: the previous cluster's values into this one's empty attribute fields. */
   function copyPrevious(index) {
     if (index === 0) return;
     var c = entry(index), p = entry(index - 1);
@@ -373,7 +366,7 @@
 
   function viewOptions(onClose) {
     return {
-      data: data, onClose: onClose,
+      data: data, onClose: onClose, keys: [fileKeys],
       info: function (item) {
         return [["cluster", String(item.cluster)],
                 ["distance to centroid", DC.num(item.distance)],
@@ -397,6 +390,7 @@
     };
   }
 
+  /* Remember a tile under its image's path (for markTiles) and show its marks. */
   function registerTile(tile, path) {
     (tilesByPath[path] = tilesByPath[path] || []).push(tile);
     markTiles(path);
@@ -465,6 +459,8 @@
     return card;
   }
 
+  /* Build every card (and the suggestion lists) from data and doc, anew: at start and
+     when doc is replaced. */
   function render() {
     var root = document.getElementById("cards");
     root.textContent = "";
@@ -480,7 +476,7 @@
       root.appendChild(buildCard(info, index));
       if (doc) updateCard(index);
     });
-    bar.help.textContent = helpText();
+    showHelp();
     bar.download.disabled = bar.open.disabled = !doc;
     counts();
     setCurrent(Math.min(current, data.clusters.length - 1));
@@ -496,6 +492,8 @@
     cardAt(current).classList.add("current");
   }
 
+  /* Make a card current and focused, scrolled into view near the top (under the sticky
+     toolbar) when it is not already there. */
   function focusCard(index) {
     setCurrent(index);
     var card = cardAt(index);
@@ -506,6 +504,7 @@
     }
   }
 
+  /* u: the first field of the next cluster still unnamed, after the current one, round. */
   function nextUnnamed() {
     for (var step = 1; step <= doc.clusters.length; step++) {
       var i = (current + step) % doc.clusters.length;
@@ -514,44 +513,81 @@
     status("All clusters are named.");
   }
 
-  function pageKeys(event) {
-    var key = event.key;
-    if ((event.ctrlKey || event.metaKey) && !event.altKey && (key === "s" || key === "o")) {
-      event.preventDefault();
-      if (!doc) return;
-      if (key === "s") download(); else bar.file.click();
-      return;
-    }
-    if (DC.viewOpen()) return;
-    if (gallery && !gallery.root.hidden) { galleryKeys(event); return; }
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
-    var target = event.target;
-    if (target.tagName === "INPUT" && target.type !== "checkbox" || target.tagName === "TEXTAREA" ||
-        target.tagName === "SELECT") return;
-    if (DC.gridKeys(event)) return;
-    var attributes = doc ? doc.attributes : [];
-    if (key === "j" || key === "k") focusCard(Math.max(0, Math.min(data.clusters.length - 1,
-                                                                   current + (key === "j" ? 1 : -1))));
-    else if (key === "t") {
-      var tile = cardAt(current).querySelector(".tile");
-      if (tile) tile.focus();
-    }
-    else if (key === "g") openGallery(current, 0);
-    else if (key === "?") bar.help.classList.toggle("big");
-    else if (!doc) return;
-    else if (key === "u") nextUnnamed();
-    else if (/^[1-9]$/.test(key) && Number(key) <= attributes.length) {
-      focusField(current, Number(key) - 1);
-    }
-    else if (key === "n") focusField(current, attributes.length);
-    else if (key === "m" || key === "o") {
-      var flag = key === "m" ? "mixed" : "outlier";
-      entry(current)[flag] = !entry(current)[flag];
-      save(); updateCard(current);
-    } else if (key === "=") copyPrevious(current);
-    else if (key === "Enter" && target === cardAt(current)) focusField(current, 0);
-    else return;
-    event.preventDefault();
+  function toggleFlag(flag) {
+    entry(current)[flag] = !entry(current)[flag];
+    save();
+    updateCard(current);
+  }
+
+  /* ---- keys ------------------------------------------------------------------------------
+   * The page's key tables; the toolbar's help and the gallery's are written from them.
+   * Entries that need the label file exist only while there is one (hasDoc). */
+  function hasDoc() { return !!doc; }
+
+  /* Keys that act everywhere, even in a field, over the gallery or the image view. */
+  var fileKeys = DC.keys.table("label file", [
+    {keys: ["Ctrl+s"], does: "download", when: hasDoc, typing: true, action: download},
+    {keys: ["Ctrl+o"], does: "open", when: hasDoc, typing: true,
+     action: function () { bar.file.click(); }}]);
+
+  /* Keys on the cards (outside the form's text fields). */
+  var cardKeys = DC.keys.table("cards", function () {
+    var fields = (doc ? doc.attributes.slice(0, 9) : []).map(function (a, i) {
+      return {keys: [String(i + 1)], does: a, action: function () { focusField(current, i); }};
+    });
+    return [
+      {keys: ["j", "k"], does: "next/previous cluster", action: function (event) {
+        var step = event.key === "j" ? 1 : -1;
+        focusCard(Math.max(0, Math.min(data.clusters.length - 1, current + step)));
+      }},
+      {keys: ["u"], does: "next unnamed", when: hasDoc, action: nextUnnamed}
+    ].concat(fields, [
+      {keys: ["n"], does: "note", when: hasDoc,
+       action: function () { focusField(current, doc.attributes.length); }},
+      {keys: ["m"], does: "mixed", when: hasDoc, action: function () { toggleFlag("mixed"); }},
+      {keys: ["o"], does: "bad images", when: hasDoc,
+       action: function () { toggleFlag("outlier"); }},
+      {keys: ["="], does: "previous cluster's values", when: hasDoc,
+       action: function () { copyPrevious(current); }},
+      {keys: ["Enter"], does: "first field (on a card)", when: hasDoc, action: function (event) {
+        if (event.target !== cardAt(current)) return false;
+        focusField(current, 0);
+      }},
+      {keys: ["t"], does: "pictures", action: function () {
+        var tile = cardAt(current).querySelector(".tile");
+        if (tile) tile.focus();
+      }},
+      {keys: ["g"], does: "all members", action: function () { openGallery(current, 0); }},
+      {keys: ["?"], does: "larger help",
+       action: function () { bar.help.classList.toggle("big"); }}]);
+  });
+
+  /* Keys in a text field of a card's form. */
+  var fieldKeys = DC.keys.table("label form", [
+    {keys: ["Enter"], does: "next field", when: hasDoc, typing: true, action: nextField},
+    {keys: ["="], does: "previous cluster's value (empty field)", when: hasDoc, typing: true,
+     action: previousValue},
+    {keys: ["Escape"], does: "leave field", when: hasDoc, typing: true,
+     action: function (event) { focusCard(fieldOf(event).index); }}], "in a field:");
+
+  /* Keys of the open gallery. */
+  var galleryKeys = DC.keys.table("gallery", [
+    {keys: ["[", "]", "PageUp", "PageDown"], label: "[ ] or PageUp/PageDown",
+     does: "previous/next page", action: function (event) {
+       gallery.pager.turn(event.key === "]" || event.key === "PageDown" ? 1 : -1);
+     }},
+    {keys: ["Escape", "g"], does: "close", action: function () { closeGallery(); }}]);
+
+  /* The tables in force for a key: the image view and the gallery cover the cards. */
+  function activeKeys(event) {
+    if (DC.viewOpen()) return [];  // the view takes its keys, and fileKeys (viewOptions)
+    if (gallery && !gallery.root.hidden) return [fileKeys, galleryKeys, DC.keys.grid];
+    var inField = event.target.hasAttribute && event.target.hasAttribute("data-field");
+    return [fileKeys, inField ? fieldKeys : null, DC.keys.grid, cardKeys];
+  }
+
+  function showHelp() {
+    bar.help.textContent = DC.keys.help([cardKeys, fileKeys, fieldKeys, DC.keys.grid]);
   }
 
   /* ---- the gallery of all members ---------------------------------------------------- */
@@ -559,19 +595,17 @@
     var root = el("div", {id: "gallery", className: "overlay", hidden: true, role: "dialog",
                           "aria-modal": "true", tabIndex: -1});
     var title = el("h2", {className: "gallery-title"});
-    var prev = el("button", {type: "button", text: "\u2190 previous page ([)"});
-    var next = el("button", {type: "button", text: "next page (]) \u2192"});
+    var pager = DC.pager("\u2190 previous page ([)", "next page (]) \u2192", galleryPage);
     var close = el("button", {type: "button", text: "close (Esc)"});
     var grid = el("div", {className: "tilegrid gallery-grid"});
-    var help = el("p", {className: "help", text: "arrows move \u00b7 Enter opens a picture \u00b7 " +
-                                                 "[ ] previous/next page \u00b7 Esc close"});
+    var help = el("p", {className: "help",
+                        text: DC.keys.help([galleryKeys, fileKeys, DC.keys.grid])});
     root.appendChild(el("div", {className: "gallery-box"},
-      [el("div", {className: "gallery-head"}, [title, prev, next, close]), help, grid]));
-    prev.addEventListener("click", function () { galleryPage(gallery.page - 1); });
-    next.addEventListener("click", function () { galleryPage(gallery.page + 1); });
+      [el("div", {className: "gallery-head"}, [title, pager.prev, pager.next, close]), help,
+       grid]));
     close.addEventListener("click", closeGallery);
     document.body.appendChild(root);
-    return {root: root, title: title, grid: grid, prev: prev, next: next, tiles: []};
+    return {root: root, title: title, grid: grid, pager: pager, tiles: []};
   }
 
   function openGallery(index, page) {
@@ -589,18 +623,17 @@
     focusCard(gallery.index);
   }
 
+  /* Show a page of the gallery's cluster: its members are loaded from chunk scripts of
+     data.chunkSize members each, a page being PER_PAGE of them. */
   function galleryPage(page) {
-    var info = data.clusters[gallery.index];
-    var pages = Math.max(1, Math.ceil(info.size / PER_PAGE));
-    if (page < 0 || page >= pages) return;
-    gallery.page = page;
+    var info = data.clusters[gallery.index], pager = gallery.pager;
+    page = pager.set(page, info.size, PER_PAGE);
     var first = page * PER_PAGE, last = Math.min(info.size, first + PER_PAGE);
     gallery.title.textContent = "cluster " + info.id + ": members " + (first + 1) + "\u2013" + last +
-      " of " + info.size + ", nearest the centroid first (page " + (page + 1) + " of " + pages + ")";
-    gallery.prev.disabled = page === 0;
-    gallery.next.disabled = page + 1 >= pages;
+      " of " + info.size + ", nearest the centroid first (page " + (page + 1) + " of " +
+      pager.pages + ")";
     gallery.grid.textContent = "";
-    gallery.tiles.forEach(function (t) {
+    gallery.tiles.forEach(function (t) {  // the tiles of the page before no longer show marks
       var list = tilesByPath[t.path];
       list.splice(list.indexOf(t.tile), 1);
     });
@@ -622,7 +655,8 @@
   }
 
   function showGalleryPage(page, info, first, offset, chunk, scores, paths) {
-    if (gallery.page !== page || data.clusters[gallery.index] !== info) return;
+    // the user may have turned the page, or opened another cluster, while it loaded
+    if (gallery.pager.page !== page || data.clusters[gallery.index] !== info) return;
     var items = [];
     for (var i = offset; i < Math.min(chunk.rows.length, offset + PER_PAGE); i++) {
       var row = chunk.rows[i];
@@ -645,22 +679,37 @@
     if (firstTile) firstTile.focus();
   }
 
-  function galleryKeys(event) {
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
-    if (DC.gridKeys(event)) return;
-    if (event.key === "Escape" || event.key === "g") closeGallery();
-    else if (event.key === "]" || event.key === "PageDown") galleryPage(gallery.page + 1);
-    else if (event.key === "[" || event.key === "PageUp") galleryPage(gallery.page - 1);
-    else return;
-    event.preventDefault();
+  /* ---- start -------------------------------------------------------------------------- */
+  /* The label document to start from: the one this browser keeps, when it fits this run's
+     clusters, else the template (and a message, with the kept one to download). */
+  function startingDoc(template) {
+    var kept = null;
+    try { kept = DC.store.read(data.run, data.clustering); } catch (e) { storageOk = false; }
+    if (kept === null) return template;
+    try {
+      var restored = LF.parse(kept, data.clustering);
+      if (!DC.store.fits(restored, data.clusters)) {
+        throw new Error("its clusters or their sizes are not this run's");
+      }
+      return restored;
+    } catch (e) {
+      var saveKept = el("button", {type: "button", text: "download the kept labels"});
+      saveKept.addEventListener("click", function () {
+        var url = URL.createObjectURL(new Blob([kept], {type: "text/yaml"}));
+        var link = el("a", {href: url, download: "kept_" + data.file, hidden: true});
+        document.body.appendChild(link); link.click(); link.remove();
+      });
+      status("The labels this browser kept for " + data.clustering + " do not fit this run (" +
+             e.message + "); starting from the template, and the first edit replaces them: ", true);
+      bar.status.appendChild(saveKept);
+      return template;
+    }
   }
 
-  /* ---- start -------------------------------------------------------------------------- */
   document.addEventListener("DOMContentLoaded", function () {
     data = DC.takePageData("The page's data (files/data/) could not be loaded: has " +
       "results/report been moved without its folder files/?");
     if (!data) return;
-    storageKey = LF.storageKey(data.run, data.clustering);
     buildToolbar();
     var template = null;
     try { template = LF.parse(data.template, data.clustering); } catch (e) {
@@ -668,38 +717,18 @@
              "reads (" + e.message + "): the cards are shown without forms.", true);
     }
     if (template) {
-      doc = template;
-      var kept = stored();
-      if (kept !== null) {
-        try {
-          var restored = LF.parse(kept, data.clustering);
-          if (!sameClusters(restored) || otherSizes(restored).length) {
-            throw new Error("its clusters or their sizes are not this run's");
-          }
-          doc = restored;
-        } catch (e) {
-          var saveKept = el("button", {type: "button", text: "download the kept labels"});
-          saveKept.addEventListener("click", function () {
-            var url = URL.createObjectURL(new Blob([kept], {type: "text/yaml"}));
-            var link = el("a", {href: url, download: "kept_" + data.file, hidden: true});
-            document.body.appendChild(link); link.click(); link.remove();
-          });
-          status("The labels this browser kept for " + data.clustering + " do not fit this run (" +
-                 e.message + "); starting from the template, and the first edit replaces them: ",
-                 true, saveKept);
-        }
-      }
+      doc = startingDoc(template);
       readOtherClusterings();
     }
     render();
     if (doc) showSaved();
-    document.addEventListener("keydown", pageKeys);
-    // marks made on a map page land in this page's storage entry: take them in
-    window.addEventListener("storage", function (event) {
-      if (event.key !== storageKey || event.newValue === null || !doc) return;
+    DC.keys.listen(document, activeKeys);
+    // marks made on a map or outliers page land in this page's storage entry: take them in
+    DC.store.onChange(data.run, data.clustering, function (text) {
+      if (!doc) return;
       try {
-        var fresh = LF.parse(event.newValue, data.clustering);
-        if (sameClusters(fresh) && !otherSizes(fresh).length) { doc = fresh; render(); showSaved(); }
+        var fresh = LF.parse(text, data.clustering);
+        if (DC.store.fits(fresh, data.clusters)) { doc = fresh; render(); showSaved(); }
       } catch (e) { /* not this run's: keep the page's own */ }
     });
     var linked = infos[Number(location.hash.split("-")[1])];  // page.html#cluster-3

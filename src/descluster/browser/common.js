@@ -1,5 +1,7 @@
-/* descluster browser: helpers shared by the pages (DOM building, data scripts, tiles and
- * the image view). Everything is built with textContent: no HTML from data or users. */
+/* descluster browser: helpers shared by the pages: DOM building, data scripts, tiles, the
+ * key tables (DC.keys) and the one typing guard (DC.typing), the status line, the pager and
+ * the image view. Everything is built with textContent: no HTML from data or users.
+ * Loaded first by every page; the page's data script and its own script come after. */
 (function () {
   "use strict";
   var DC = window.DC = window.DC || {};
@@ -34,7 +36,11 @@
     return /^[^e]*\.[^e]*$/.test(text) ? text.replace(/0+$/, "").replace(/\.$/, "") : text;
   };
 
-  /* Data scripts call DC.page(...), DC.outliers(...), DC.chunk(name, data). */
+  /* ---- data scripts ---------------------------------------------------------------
+   * Data scripts call DC.page(...), DC.outliers(...), DC.chunk(name, data); file:// pages
+   * may load scripts, not fetch files. DC.pageData (a clustering's or a map's data) and
+   * DC.outlierData (the outliers page's) are set once by their data script, before the
+   * page's own script reads them. */
   DC.page = function (data) { DC.pageData = data; };
   /* The page's data, with the loading line removed; null, and the line turned into a
      warning saying `missing`, when its data script did not load. */
@@ -49,6 +55,9 @@
     return DC.pageData;
   };
   DC.outliers = function (data) { DC.outlierData = data; };
+  /* chunks: name -> data of each chunk script loaded so far (set by DC.chunk, kept for the
+   * page's life); waiting: name -> callbacks of the DC.loadChunk calls whose script is on
+   * its way (emptied when it arrives or fails). */
   var chunks = Object.create(null), waiting = Object.create(null);
   DC.chunk = function (name, data) {
     chunks[name] = data;
@@ -73,7 +82,9 @@
   };
 
   /* The run's image paths by row, from its front-coded paths script (data.paths), decoded
-     once per page: galleries and maps hold row numbers only. */
+     once per page: galleries and maps hold row numbers only. pathsByRow: the decoded list
+     (null until the first DC.loadPaths gets the script), each path the previous one's first
+     prefix[i] characters and then rest[i]. */
   var pathsByRow = null;
   DC.loadPaths = function (data, done, failed) {
     if (pathsByRow) { done(pathsByRow); return; }
@@ -106,11 +117,12 @@
     return DC.originalUrl(data.imageRoot, path);
   };
 
+  /* ---- tiles ------------------------------------------------------------------------ */
   function placeholder(path, reason) {
     return DC.el("span", {className: "placeholder", text: reason + " " + path.split("/").pop()});
   }
 
-  /* A clickable tile: item {path, caption}; onOpen() when clicked or Enter. */
+  /* A clickable tile: item {path, caption}; onOpen() when clicked (or Enter: keys.grid). */
   DC.tile = function (data, item, onOpen) {
     var url = DC.tileUrl(data, item.path);
     var button = DC.el("button", {type: "button", className: "tile", title: item.path},
@@ -122,36 +134,213 @@
     return button;
   };
 
-  /* Arrow keys move between the tiles of one grid (rows as laid out on screen). */
-  DC.gridKeys = function (event) {
-    var tile = event.target.closest && event.target.closest(".tile");
-    if (!tile || ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"].indexOf(event.key) < 0) {
-      return false;
+  /* ---- keys: one table per page, one typing guard, one dispatcher ----------------
+   * Every key a page handles is an entry of one of its key tables, and the help the page
+   * shows is written from the same tables, so the two cannot drift apart. An entry:
+   *   keys    the key names it answers to, as keyName() names them ("j", "Escape", "Ctrl+s");
+   *   label   how the help writes them (default: each shown by display(), "/"-joined);
+   *   does    what it does, as the help says it (a string);
+   *   action  function (event): do it; return false when it does not apply after all (the
+   *           key then goes on to the next entry or table, else to the browser);
+   *   when    optional function (): false while the entry does not exist (neither handled
+   *           nor shown), e.g. the label-form keys of a page without a label file;
+   *   typing  true when it also acts while the user types in a field (see DC.typing).
+   * A page's handler is DC.keys.listen(document, active): active(event) lists the tables
+   * in force (in order: the first entry that takes the key wins), e.g. the gallery's table
+   * while the gallery is open, the form's table while a form field has the focus. While the
+   * image view is open, the view's handler (below) takes the keys and the page's none. */
+  var keys = DC.keys = {};
+
+  /* Every table by name, as created (the tests read them to press each documented key). */
+  keys.tables = Object.create(null);
+
+  /* The user is typing: the key belongs to the field (text boxes, lists), not the page. */
+  DC.typing = function (event) {
+    var target = event.target;
+    if (!target || !target.tagName) return false;
+    if (target.isContentEditable || target.tagName === "TEXTAREA" || target.tagName === "SELECT") {
+      return true;
     }
-    var grid = tile.closest(".tilegrid");
-    var tiles = Array.prototype.slice.call(grid.querySelectorAll(".tile"));
+    return target.tagName === "INPUT" &&
+      ["checkbox", "radio", "button", "submit", "reset"].indexOf(target.type) < 0;
+  };
+
+  /* The name of a pressed key: Ctrl (or the Mac's Cmd) and Alt spelled out, Shift not
+     (it is in the key itself: "?", "+", "S"). */
+  keys.keyName = function (event) {
+    return (event.ctrlKey || event.metaKey ? "Ctrl+" : "") + (event.altKey ? "Alt+" : "") +
+      event.key;
+  };
+
+  var SHOWN = {Escape: "Esc", ArrowLeft: "\u2190", ArrowRight: "\u2192", ArrowUp: "\u2191",
+               ArrowDown: "\u2193", " ": "Space"};
+
+  /* A key name as the help writes it: "Escape" -> "Esc", "Ctrl+s" -> "Ctrl+S". */
+  keys.display = function (name) {
+    var parts = /^((?:Ctrl\+|Alt\+)*)(.+)$/.exec(name), key = parts[2];
+    return parts[1] + (SHOWN[key] || (parts[1] && key.length === 1 ? key.toUpperCase() : key));
+  };
+
+  /* A key table named `name` (unique on the page); `entries` is a list or a function giving
+   * it (for tables that change with the page's state). `title` heads it in the help. */
+  keys.table = function (name, entries, title) {
+    var table = {
+      name: name, title: title || "",
+      /* The entries that exist now, with their labels. */
+      entries: function () {
+        return (typeof entries === "function" ? entries() : entries).filter(function (e) {
+          return !e.when || e.when();
+        }).map(function (e) {
+          if (e.label === undefined) e.label = e.keys.map(keys.display).join("/");
+          return e;
+        });
+      }
+    };
+    keys.tables[name] = table;
+    return table;
+  };
+
+  /* The help of some tables: "j/k next/previous cluster \u00b7 ...", each table after its
+     title. */
+  keys.help = function (tables) {
+    return tables.map(function (table) {
+      var text = table.entries().map(function (e) { return e.label + " " + e.does; })
+        .join(" \u00b7 ");
+      return text && table.title ? table.title + " " + text : text;
+    }).filter(Boolean).join(" \u00b7 ");
+  };
+
+  /* Give a pressed key to the first entry of `tables` that takes it; true when one did
+     (its default action, e.g. typing the character, is then prevented). */
+  keys.dispatch = function (event, tables) {
+    if (event.defaultPrevented) return false;  // taken already (e.g. the key that opened a view)
+    var name = keys.keyName(event), typing = DC.typing(event);
+    for (var t = 0; t < tables.length; t++) {
+      var entries = tables[t] ? tables[t].entries() : [];
+      for (var i = 0; i < entries.length; i++) {
+        var entry = entries[i];
+        if (entry.keys.indexOf(name) < 0 || typing && !entry.typing) continue;
+        if (entry.action(event) === false) continue;
+        event.preventDefault();
+        return true;
+      }
+    }
+    return false;
+  };
+
+  /* A key handler of a node (the document, a table's header row): keys taken by the tables
+     that active(event) lists go no further. */
+  keys.listen = function (node, active) {
+    node.addEventListener("keydown", function (event) {
+      if (keys.dispatch(event, active(event))) event.stopPropagation();
+    });
+  };
+
+  /* Move from a tile to its neighbour in the direction of an arrow key (rows as laid out
+     on screen, so the grid may wrap however the window is wide). */
+  function moveInGrid(tile, key) {
+    var tiles = Array.prototype.slice.call(tile.closest(".tilegrid").querySelectorAll(".tile"));
     var at = tiles.indexOf(tile), next = at;
-    if (event.key === "ArrowLeft") next = at - 1;
-    else if (event.key === "ArrowRight") next = at + 1;
-    else {
+    if (key === "ArrowLeft") next = at - 1;
+    else if (key === "ArrowRight") next = at + 1;
+    else {  // the nearest tile in the next row up or down, by its left edge
       var here = tile.getBoundingClientRect();
-      var down = event.key === "ArrowDown", best = -1, bestScore = Infinity;
+      var down = key === "ArrowDown", bestScore = Infinity;
+      next = -1;
       tiles.forEach(function (other, i) {
         var r = other.getBoundingClientRect();
         var dy = down ? r.top - here.top : here.top - r.top;
-        if (dy <= 2) return;
+        if (dy <= 2) return;  // same row
         var score = dy * 1000 + Math.abs(r.left - here.left);
-        if (score < bestScore) { bestScore = score; best = i; }
+        if (score < bestScore) { bestScore = score; next = i; }
       });
-      next = best;
     }
     if (next >= 0 && next < tiles.length) tiles[next].focus();
-    event.preventDefault();
-    return true;
+  }
+
+  function focusedTile(event) { return event.target.closest && event.target.closest(".tile"); }
+
+  /* Keys on a picture of a tile grid (every page that shows tiles dispatches to it). */
+  keys.grid = keys.table("pictures", [
+    {keys: ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"],
+     label: "\u2190 \u2192 \u2191 \u2193", does: "move between pictures", action: function (event) {
+       var tile = focusedTile(event);
+       if (!tile) return false;
+       moveInGrid(tile, event.key);
+     }},
+    {keys: ["Enter"], does: "open the picture (or click it)", action: function (event) {
+      var tile = focusedTile(event);
+      if (!tile) return false;
+      tile.click();
+    }}], "on a picture:");
+
+  /* ---- the status line and the pager (the one of each that every page uses) ------------ */
+  /* A status line: a <p id="status"> saying what just happened. say(text, isError,
+   * clustering) rewrites it: errors are alerts (read out at once); with a clustering
+   * ({page, name}) a link to its page follows. */
+  DC.statusLine = function () {
+    var node = DC.el("p", {id: "status", className: "status", role: "status"});
+    return {node: node, say: function (text, isError, clustering) {
+      node.textContent = text;
+      node.className = isError ? "status error" : "status";
+      node.setAttribute("role", isError ? "alert" : "status");
+      if (clustering) {
+        node.appendChild(document.createTextNode(" "));
+        node.appendChild(DC.el("a", {href: clustering.page, text: "open " + clustering.name}));
+      }
+    }};
+  };
+
+  /* A pager over a list shown perPage items at a time: previous/next buttons (texts
+   * prevText, nextText) and a "page 2 of 5" span (where). State: page (0-based) and pages,
+   * changed only by set(); go(page) is the page's function that shows a page (and calls
+   * set). turn(step) goes step pages on (nothing past either end). */
+  DC.pager = function (prevText, nextText, go) {
+    var pager = {page: 0, pages: 1,
+                 prev: DC.el("button", {type: "button", text: prevText}),
+                 next: DC.el("button", {type: "button", text: nextText}),
+                 where: DC.el("span", {className: "count"})};
+    pager.turn = function (step) {
+      var page = pager.page + step;
+      if (page >= 0 && page < pager.pages) go(page);
+    };
+    /* Record that page (clamped to the pages of count items) is shown; returns it. */
+    pager.set = function (page, count, perPage) {
+      pager.pages = Math.max(1, Math.ceil(count / perPage));
+      pager.page = Math.max(0, Math.min(page, pager.pages - 1));
+      pager.prev.disabled = pager.page === 0;
+      pager.next.disabled = pager.page + 1 >= pager.pages;
+      pager.where.textContent = "page " + (pager.page + 1) + " of " + pager.pages;
+      return pager.page;
+    };
+    pager.prev.addEventListener("click", function () { pager.turn(-1); });
+    pager.next.addEventListener("click", function () { pager.turn(1); });
+    return pager;
   };
 
   /* ---- the image view: one dialog per page -------------------------------------- */
+  /* The view, built on first use by buildView: {dialog, img, path, info, marks, buttons,
+   * help} (its elements), and what DC.openView gives it: list (the items one steps
+   * through), index (the one shown, changed by showItem), opts (see DC.openView),
+   * returnFocus (the element focused before it opened). */
   var view = null;
+
+  /* Keys of the open view: the marks the page offers (b, n), arrows, Esc; the page's tables
+     that stay in force over it (opts.keys) follow, in its handler and its help. */
+  var viewKeys = keys.table("image view", function () {
+    if (!view || !view.opts) return [];
+    var marks = view.opts.marks ? view.opts.marks.keys.map(function (k) {
+      return {keys: [k[0]], does: k[1], action: function () { toggle(k[2]); }};
+    }) : [];
+    return marks.concat([
+      {keys: ["ArrowLeft", "ArrowRight"], label: "\u2190 \u2192",
+       does: "previous/next (" + (view.index + 1) + " of " + view.list.length + ")",
+       action: function (event) {
+         var index = view.index + (event.key === "ArrowRight" ? 1 : -1);
+         if (index >= 0 && index < view.list.length) showItem(index);
+       }},
+      {keys: ["Escape"], does: "close", action: DC.closeView}]);
+  });
 
   function buildView() {
     var img = DC.el("img", {alt: ""});
@@ -167,16 +356,22 @@
     var dialog = DC.el("div", {id: "viewer", className: "overlay", hidden: true,
                                role: "dialog", "aria-modal": "true", tabIndex: -1}, [box]);
     dialog.addEventListener("click", function (e) { if (e.target === dialog) DC.closeView(); });
-    dialog.addEventListener("keydown", viewKeys);
+    // while the view is open its keys are taken wherever the focus is (a mark button just
+    // clicked is rebuilt, and the focus falls back to the page); the pages' own handlers
+    // take none then
+    keys.listen(document, function () { return DC.viewOpen() ? viewTables() : []; });
     document.body.appendChild(dialog);
     return {dialog: dialog, img: img, path: box.querySelector(".viewer-path"),
             info: box.querySelector(".viewer-info"), marks: box.querySelector(".viewer-marks"),
             buttons: box.querySelector(".viewer-buttons"), help: box.querySelector(".viewer-help")};
   }
 
+  function viewTables() { return [viewKeys].concat(view.opts.keys || []); }
+
   /* Open the view on list[index]. opts: data (page data), info(item) -> [[term, text]],
-   * marks: {keys: [[key, label, name]], get(item) -> {name: bool}, toggle(item, name)},
-   * onClose(index). */
+   * marks: {keys: [[key, label, name]], get(item) -> {name: bool}, toggle(item, name),
+   * describe(item) -> text}, keys: the page's key tables in force over the view (e.g.
+   * Ctrl+S), onClose(index) (else the focus goes back where it was). */
   DC.openView = function (list, index, opts) {
     view = view || buildView();
     view.list = list; view.opts = opts; view.returnFocus = document.activeElement;
@@ -197,6 +392,7 @@
   function showItem(index) {
     var item = view.list[index], opts = view.opts, data = opts.data;
     view.index = index;
+    // the original picture; if it does not load, the tile's (thumbnail), else none
     var original = DC.originalUrl(data.imageRoot, item.path);
     var fallback = DC.tileUrl(data, item.path);
     view.img.onerror = function () {
@@ -214,12 +410,11 @@
       view.info.appendChild(DC.el("dd", {text: pair[1]}));
     });
     renderMarks();
-    var keys = (opts.marks ? opts.marks.keys.map(function (k) { return k[0] + " " + k[1]; }) : [])
-      .concat(["\u2190 \u2192 previous/next (" + (index + 1) + " of " + view.list.length + ")",
-               "Esc close"]);
-    view.help.textContent = keys.join(" \u00b7 ");
+    view.help.textContent = keys.help(viewTables());  // "n of m" changes with the item
   }
 
+  /* The mark buttons of the shown item (a button per mark, pressed when set) and the
+     page's note about it. */
   function renderMarks() {
     var opts = view.opts, item = view.list[view.index];
     view.marks.textContent = ""; view.buttons.textContent = "";
@@ -241,21 +436,5 @@
   function toggle(name) {
     view.opts.marks.toggle(view.list[view.index], name);
     renderMarks();
-  }
-
-  function viewKeys(event) {
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
-    if (event.target.tagName === "INPUT") return;
-    var opts = view.opts;
-    if (event.key === "Escape") DC.closeView();
-    else if (event.key === "ArrowRight" && view.index + 1 < view.list.length) showItem(view.index + 1);
-    else if (event.key === "ArrowLeft" && view.index > 0) showItem(view.index - 1);
-    else if (opts.marks && opts.marks.keys.some(function (k) {
-      if (k[0] !== event.key) return false;
-      toggle(k[2]);
-      return true;
-    })) { /* toggled */ } else return;
-    event.preventDefault();
-    event.stopPropagation();
   }
 })();

@@ -1,17 +1,24 @@
-/* descluster browser: the label file, read and written byte for byte.
+/* descluster browser: the label file, and the copies of it this browser keeps.
  *
- * Reads only the layout the workflow's template has (and what the browser writes), with
- * values edited by hand (quoted or not); anything else is refused with the line number.
- * A document: {header: [comment lines], clustering: "m/p/kK", clusteringText: as written,
- *   attributes: [names], clusters: [{id, comment, size, values: {a: text}, note, mixed,
- *   outlier}], images: [{path, outlier, not_cluster, values: {a: text}, note}]}.
- * Strings are written double-quoted with JSON escaping (valid YAML). */
+ * 1. The format (DC.labelfile): a label file read (parse) and written (serialize) byte for
+ * byte. Reads only the layout the workflow's template has (and what the browser writes),
+ * with values edited by hand (quoted or not); anything else is refused with the line
+ * number. A document: {header: [comment lines], clustering: "m/p/kK", clusteringText: as
+ * written, attributes: [names], clusters: [{id, comment, size, values: {a: text}, note,
+ * mixed, outlier}], images: [{path, outlier, not_cluster, values: {a: text}, note}]}.
+ * Strings are written double-quoted with JSON escaping (valid YAML).
+ *
+ * 2. Browser storage (DC.store): every read and write of the browser's localStorage by the
+ * pages, where a clustering's label file is kept as text while it is being named (the
+ * clustering page) or its images marked (map and outliers pages); and the one check that
+ * a kept file is of this run's clusters. */
 (function () {
   "use strict";
   var DC = window.DC = window.DC || {};
+  /* ---- the format ----------------------------------------------------------------- */
   var FIXED = ["note", "mixed", "outlier"];  // after the attributes, in this order
   var IMAGE_FLAGS = ["outlier", "not_cluster"];
-  var KEY = "[A-Za-z_][A-Za-z0-9_.-]*";
+  var KEY = "[A-Za-z_][A-Za-z0-9_.-]*";  // an attribute name
 
   function LabelFileError(line, message) {
     this.line = line;
@@ -116,8 +123,7 @@
       while (at < lines.length && /^  - /.test(line())) {
         m = /^  - path: (.*)$/.exec(line());
         if (!m) fail("expected '- path: \"<image path>\"' (indented by 2 spaces)");
-        var image = {path: parseText(m[1], at + 1), values: Object.create(null), note: "",
-                     outlier: false, not_cluster: false};
+        var image = newImage(parseText(m[1], at + 1));
         if (!image.path) fail("the image path is empty");
         if (paths[image.path]) fail("image " + image.path + " is listed twice (first on line " +
                                     paths[image.path] + ")");
@@ -141,6 +147,8 @@
 
   function quote(text) { return JSON.stringify(text); }
 
+  /* The text of a document: the template's layout line for line (its comments and
+     cluster comments as read), every string double-quoted, images only when marked. */
   function serialize(doc) {
     var out = doc.header.slice();
     out.push("clustering: " + doc.clusteringText, "clusters:");
@@ -165,69 +173,138 @@
     return out.join("\n") + "\n";
   }
 
-  /* ---- image marks from other pages (map, outliers) -------------------------------- */
-  /* The flags an image entry can have, with their keys in the image view. */
+  /* ---- image entries ------------------------------------------------------------- */
+  /* The flags an image entry can have, with their keys in the image view:
+     [key, what the help and the button say, flag]. */
   var IMAGE_MARKS = [["b", "bad image", "outlier"], ["n", "not this cluster", "not_cluster"]];
 
-  /* Where this browser keeps a clustering's label file: the clustering page's storage. */
-  function storageKey(run, name) { return "descluster:" + run + ":" + name; }
-
-  /* The label document of a clustering ({name, template}) as its page would start from:
-   * what this browser keeps for it, else its template. Throws with a message to show. */
-  function keptDoc(run, clustering) {
-    var template = parse(clustering.template, clustering.name), kept = null;
-    try { kept = window.localStorage.getItem(storageKey(run, clustering.name)); } catch (e) {
-      throw new Error("this browser keeps nothing for these pages, so marks cannot reach " +
-                      "the label file; mark the images on the clustering page's image view");
-    }
-    if (kept === null) return template;
-    var doc = parse(kept, clustering.name);
-    var fits = doc.clusters.length === template.clusters.length &&
-      doc.clusters.every(function (c, i) {
-        return c.id === template.clusters[i].id && c.size === template.clusters[i].size;
-      });
-    if (!fits) {
-      throw new Error("the labels this browser keeps for " + clustering.name + " are not this " +
-                      "run's: open its page first");
-    }
-    return doc;
+  /* An image entry with nothing set. */
+  function newImage(path) {
+    return {path: path, values: Object.create(null), note: "", outlier: false,
+            not_cluster: false};
   }
 
-  function keepDoc(run, clustering, doc) {
-    try {
-      window.localStorage.setItem(storageKey(run, clustering.name), serialize(doc));
-    } catch (e) {
-      throw new Error("this browser refused to keep the label file (storage full?)");
-    }
+  /* An entry that says nothing (no flag, note or value) is left out of the file. */
+  function isEmptyImage(image) {
+    return !image.outlier && !image.not_cluster && !image.note &&
+      !Object.keys(image.values).some(function (a) { return image.values[a]; });
   }
 
+  /* The images of a document by path. */
   function imageIndex(doc) {
     var index = Object.create(null);
     doc.images.forEach(function (image) { index[image.path] = image; });
     return index;
   }
 
-  function isEmpty(image) {
-    return !image.outlier && !image.not_cluster && !image.note &&
-      !Object.keys(image.values).some(function (a) { return image.values[a]; });
-  }
-
-  /* Set (or with name null clear) a mark on the images at paths, in the label file this
-   * browser keeps for clustering; returns how many marks changed. */
-  function markImages(run, clustering, paths, name, value) {
-    var doc = keptDoc(run, clustering), index = imageIndex(doc), changed = 0;
+  /* Set (or with name null clear every) mark of the images at paths in doc, adding entries
+   * as needed and dropping those left empty; returns how many marks changed. */
+  function setMarks(doc, paths, name, value) {
+    var index = imageIndex(doc), changed = 0;
+    var names = name ? [name] : IMAGE_MARKS.map(function (k) { return k[2]; });
     paths.forEach(function (path) {
       var image = index[path];
       if (!image && !value) return;
       if (!image) {
-        image = index[path] = {path: path, values: {}, note: "", outlier: false, not_cluster: false};
+        image = index[path] = newImage(path);
         doc.images.push(image);
       }
-      var names = name ? [name] : IMAGE_MARKS.map(function (k) { return k[2]; });
       names.forEach(function (f) { if (!!image[f] !== value) { image[f] = value; changed++; } });
     });
-    doc.images = doc.images.filter(function (image) { return !isEmpty(image); });
-    keepDoc(run, clustering, doc);
+    doc.images = doc.images.filter(function (image) { return !isEmptyImage(image); });
+    return changed;
+  }
+
+  DC.labelfile = {parse: parse, serialize: serialize, LabelFileError: LabelFileError,
+                  IMAGE_MARKS: IMAGE_MARKS, newImage: newImage, isEmptyImage: isEmptyImage};
+
+  /* ---- browser storage: the label files this browser keeps --------------------------
+   * State: none here; localStorage holds, under key(run, clustering), the text of the
+   * label file of each clustering being named or marked. The clustering page writes it on
+   * every edit (and reads it when it opens, and when another tab changes it); the map and
+   * outliers pages add image marks to it (markImages). A run is its results folder, so two
+   * runs never share an entry. */
+
+  /* Where this browser keeps a clustering's label file. The one place that decides it. */
+  function key(run, clustering) { return "descluster:" + run + ":" + clustering; }
+
+  /* The kept text of a clustering's label file, or null; throws when the browser keeps
+     nothing for these pages (storage off, e.g. for file:// pages in some settings). */
+  function read(run, clustering) {
+    return window.localStorage.getItem(key(run, clustering));
+  }
+
+  /* Keep text as a clustering's label file; throws when the browser refuses (storage off or
+     full). */
+  function write(run, clustering, text) {
+    window.localStorage.setItem(key(run, clustering), text);
+  }
+
+  /* The texts kept for the run's other clusterings (unreadable storage: none). */
+  function others(run, clustering) {
+    var prefix = key(run, ""), own = key(run, clustering), texts = [];
+    try {
+      for (var i = 0; i < window.localStorage.length; i++) {
+        var name = window.localStorage.key(i);
+        if (name.indexOf(prefix) === 0 && name !== own) {
+          texts.push(window.localStorage.getItem(name));
+        }
+      }
+    } catch (e) { /* nothing kept can be read: no texts */ }
+    return texts;
+  }
+
+  /* Call changed(text) when another page of this browser changes the clustering's kept
+     file (the "storage" event fires in the other tabs, not the writing one). */
+  function onChange(run, clustering, changed) {
+    window.addEventListener("storage", function (event) {
+      if (event.key === key(run, clustering) && event.newValue !== null) changed(event.newValue);
+    });
+  }
+
+  /* How a label document's clusters compare with a run's ([{id, size}], in order):
+   * sameIds (the same ids in the same order) and otherSizes (ids whose size differs). */
+  function compare(doc, clusters) {
+    var sameIds = doc.clusters.length === clusters.length && doc.clusters.every(function (c, i) {
+      return c.id === clusters[i].id;
+    });
+    return {sameIds: sameIds, otherSizes: !sameIds ? [] : doc.clusters.filter(function (c, i) {
+      return Number(c.size) !== Number(clusters[i].size);
+    }).map(function (c) { return c.id; })};
+  }
+
+  /* The one "same clusters?" check of a kept file: the run's ids, in order, and sizes. */
+  function fits(doc, clusters) {
+    var same = compare(doc, clusters);
+    return same.sameIds && !same.otherSizes.length;
+  }
+
+  /* The label document of a clustering ({name, template}) as its page would start from:
+   * what this browser keeps for it, else its template. Throws with a message to show. */
+  function keptDoc(run, clustering) {
+    var template = parse(clustering.template, clustering.name), kept = null;
+    try { kept = read(run, clustering.name); } catch (e) {
+      throw new Error("this browser keeps nothing for these pages, so marks cannot reach " +
+                      "the label file; mark the images on the clustering page's image view");
+    }
+    if (kept === null) return template;
+    var doc = parse(kept, clustering.name);
+    if (!fits(doc, template.clusters)) {
+      throw new Error("the labels this browser keeps for " + clustering.name + " are not this " +
+                      "run's: open its page first");
+    }
+    return doc;
+  }
+
+  /* Set (or with name null clear) a mark on the images at paths, in the label file this
+   * browser keeps for clustering (from another page: map, outliers); returns how many
+   * marks changed. Throws with a message to show. */
+  function markImages(run, clustering, paths, name, value) {
+    var doc = keptDoc(run, clustering);
+    var changed = setMarks(doc, paths, name, value);
+    try { write(run, clustering.name, serialize(doc)); } catch (e) {
+      throw new Error("this browser refused to keep the label file (storage full?)");
+    }
     return changed;
   }
 
@@ -236,7 +313,6 @@
     try { return imageIndex(keptDoc(run, clustering))[path] || {}; } catch (e) { return {}; }
   }
 
-  DC.labelfile = {parse: parse, serialize: serialize, LabelFileError: LabelFileError,
-                  IMAGE_MARKS: IMAGE_MARKS, storageKey: storageKey, markImages: markImages,
-                  imageMarks: imageMarks};
+  DC.store = {read: read, write: write, others: others, onChange: onChange,
+              compare: compare, fits: fits, markImages: markImages, imageMarks: imageMarks};
 })();

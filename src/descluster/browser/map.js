@@ -2,7 +2,8 @@
  * points (no sample), coloured by any clustering, ground-truth attribute, propagated label
  * or outlier score; hover shows the picture and path, a click opens the image view; a box
  * or lasso selection lists the images and marks them in a clustering's label file, in the
- * browser storage its page uses (its next download includes them). */
+ * browser storage its page uses (DC.store: its next download includes them). The page's
+ * keys are the table mapKeys, which also writes its help and its mode buttons. */
 (function () {
   "use strict";
   var DC = window.DC, LF = DC.labelfile, el = DC.el;
@@ -18,6 +19,24 @@
   var UNKNOWN = "#d0d0d0", OTHER = "#8f8f8f";
   var RAMP = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"];  // low -> high score
 
+  /* ---- state ------------------------------------------------------------------------
+   * Set once at start: data (DC.pageData), n (images), xs, ys (their uint16 coordinates),
+   * drawOrder (a fixed shuffle of the rows), colourings (data.colourings; each caches its
+   * decoded codes, palette and score order on first use), grid (the hover index, built
+   * after the first paint), canvas and ctx.
+   * paths: image path by row, null until paths.js has loaded (loadPaths).
+   * current: the colouring shown (the colour list changes it).
+   * selected: 1 per selected row, nSelected how many; changed by select and clearSelection.
+   * image, pixels (the ImageData and its words), width, height (the canvas's device pixels),
+   *   dpr: set by resize; paint draws into pixels.
+   * view: map-to-screen transform (scale, tx, ty) and zoom (1 = the whole map), changed by
+   *   resetView, zoom and panning.
+   * drag: the press being dragged ({mode, start, points, ...}, pointerDown to pointerUp),
+   *   else null; hovered: the row under the pointer, else -1.
+   * ui: the page's elements (toolbar, legend, selection panel, tip), made at start; with
+   *   ui.mode the drag mode (setMode) and ui.pager, ui.say.
+   * listPage: the page of the selection list shown (its pager and showSelection change it).
+   * chosen: the clustering ({name, page, file, template}) whose label file marks go to. */
   var data, n, xs, ys, paths = null, grid, drawOrder;
   var colourings = [], current = null, selected, nSelected = 0;
   var canvas, ctx, image, pixels, width = 0, height = 0, dpr = 1;
@@ -30,6 +49,7 @@
     return size === 2 ? new Uint16Array(raw.buffer, 0, raw.length / 2) : raw;
   }
 
+  /* A colouring's code per row (uint8 or uint16), decoded on first use and kept. */
   function codesOf(c) {
     if (!c.decoded) c.decoded = typed(c.codes, c.bytes);
     return c.decoded;
@@ -53,6 +73,8 @@
     return "#" + c.map(function (v) { return ("0" + v.toString(16)).slice(-2); }).join("");
   }
 
+  /* The colour of the index-th value of a legend: the fixed palette first, then hues a
+     golden angle apart (137.5°: neighbours differ), light and dark in turn; unknown: grey. */
   function categoricalColour(value, index) {
     if (value === "") return rgb(UNKNOWN);
     if (index < FIXED.length) return rgb(FIXED[index]);
@@ -65,6 +87,7 @@
     });
   }
 
+  /* The score ramp's colour at t in [0, 1], linear between its stops. */
   function rampColour(t) {
     var at = t * (RAMP.length - 1), i = Math.min(RAMP.length - 2, Math.floor(at)), f = at - i;
     var a = rgb(RAMP[i]), b = rgb(RAMP[i + 1]);
@@ -101,6 +124,8 @@
     return order;
   }
 
+  /* The drawing order of a colouring: drawOrder, by score a counting sort of it by code
+     (stable, so equal scores keep the shuffle), computed once. */
   function orderFor(c) {
     if (c.kind !== "score") return drawOrder;
     if (c.order) return c.order;
@@ -175,11 +200,14 @@
     paint();
   }
 
+  /* Side of a point in device pixels: about a third of the spacing points would have
+     spread evenly over the canvas, growing with the square root of the zoom, 1 to 8. */
   function pointSize() {
     var base = 0.3 * Math.sqrt(width * height / Math.max(n, 1));
     return Math.max(1, Math.min(8, Math.round(base * Math.sqrt(view.zoom))));
   }
 
+  /* Paint row i as a size x size square (clipped); 1 when it is on the canvas, else 0. */
   function plot(i, colour, size) {
     var px = (xs[i] * view.scale + view.tx) | 0, py = (ys[i] * view.scale + view.ty) | 0;
     if (px < 0 || py < 0 || px >= width || py >= height) return 0;
@@ -190,6 +218,8 @@
     return 1;
   }
 
+  /* Repaint every point; under a selection the others are faded and the selected ones
+     painted again on top. data-painted says how many points are on the canvas (tests). */
   function paint() {
     if (!width) return;
     var c = current, codes = codesOf(c), order = orderFor(c), size = pointSize();
@@ -230,6 +260,8 @@
     }
   }
 
+  /* Draw once at the next frame (pointer moves come faster than frames); scheduled: a
+     frame is already asked for. */
   var scheduled = false;
   function later(what) {
     if (scheduled) return;
@@ -240,6 +272,8 @@
   /* ---- selecting ------------------------------------------------------------------ */
   function toData(sx, sy) { return [(sx - view.tx) / view.scale, (sy - view.ty) / view.scale]; }
 
+  /* Select the rows for which test(row) holds: instead of the selection, or with add in
+     addition to it. */
   function select(test, add) {
     if (!add) { selected.fill(0); nSelected = 0; }
     for (var i = 0; i < n; i++) {
@@ -256,6 +290,8 @@
     select(function (i) { return xs[i] >= p[0] && xs[i] <= q[0] && ys[i] >= p[1] && ys[i] <= q[1]; }, add);
   }
 
+  /* Select the rows inside the polygon points (screen pixels): a bounding-box test first,
+     then the even-odd rule (a ray to the right crosses the edges an odd number of times). */
   function selectLasso(points, add) {
     if (points.length < 3) return;
     var poly = points.map(function (p) { return toData(p[0], p[1]); });
@@ -290,15 +326,7 @@
     return rows;
   }
 
-  function status(text, isError, link) {
-    ui.status.textContent = text;
-    ui.status.className = isError ? "status error" : "status";
-    ui.status.setAttribute("role", isError ? "alert" : "status");
-    if (link) {
-      ui.status.appendChild(document.createTextNode(" "));
-      ui.status.appendChild(el("a", {href: link.page, text: "open " + link.name}));
-    }
-  }
+  function status(text, isError, link) { ui.say(text, isError, link); }
 
   function markSelection(name, value, what) {
     if (!chosen) return;
@@ -310,8 +338,8 @@
       return;
     }
     try {
-      var changed = LF.markImages(data.run, chosen, selectedRows().map(function (i) { return paths[i]; }),
-                                  name, value);
+      var marked = selectedRows().map(function (i) { return paths[i]; });
+      var changed = DC.store.markImages(data.run, chosen, marked, name, value);
       status(nSelected + " selected image(s) " + what + " in the label file of " + chosen.name +
              " (" + changed + " change(s)), kept in this browser: its page's next download " +
              "includes them.", false, chosen);
@@ -341,11 +369,11 @@
       info: function (item) { return describe(item.row); },
       marks: chosen ? {
         keys: LF.IMAGE_MARKS,
-        get: function (item) { return LF.imageMarks(data.run, chosen, item.path); },
+        get: function (item) { return DC.store.imageMarks(data.run, chosen, item.path); },
         toggle: function (item, name) {
           try {
-            var now = !LF.imageMarks(data.run, chosen, item.path)[name];
-            LF.markImages(data.run, chosen, [item.path], name, now);
+            var now = !DC.store.imageMarks(data.run, chosen, item.path)[name];
+            DC.store.markImages(data.run, chosen, [item.path], name, now);
             status(item.path + ": " + (now ? "" : "no longer ") + "marked '" + name + "' in the " +
                    "label file of " + chosen.name + ".", false, chosen);
           } catch (e) { status(e.message, true); }
@@ -437,6 +465,8 @@
     }
   }
 
+  /* The end of a press: without moving it is a click (a point opens, empty space clears
+     the selection unless Shift); a drag selects by box or lasso, or ends a pan. */
   function pointerUp(event) {
     if (!drag) return;
     var d = drag, p = position(event);
@@ -453,6 +483,8 @@
     else paint();
   }
 
+  /* Zoom by factor (the zoom kept within 0.5 to 400) about the screen point sx, sy, which
+     stays where it is. */
   function zoom(factor, sx, sy) {
     var next = Math.max(0.5, Math.min(400, view.zoom * factor));
     factor = next / view.zoom;
@@ -469,20 +501,25 @@
     zoom(Math.exp(-event.deltaY * 0.0015), p.x, p.y);
   }
 
-  function keys(event) {
-    if (DC.viewOpen() || event.ctrlKey || event.metaKey || event.altKey) return;
-    var tag = event.target.tagName;
-    if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA") return;
-    var key = event.key;
-    if (key === "p") setMode("pan");
-    else if (key === "b") setMode("box");
-    else if (key === "l") setMode("lasso");
-    else if (key === "Escape") clearSelection();
-    else if (key === "+" || key === "=") zoom(1.5, width / 2, height / 2);
-    else if (key === "-") zoom(1 / 1.5, width / 2, height / 2);
-    else if (key === "0") resetView();
-    else return;
-    event.preventDefault();
+  /* ---- keys -----------------------------------------------------------------------
+   * The map's keys (the selection list's tiles take DC.keys.grid's); the help, the mode
+   * buttons' and the reset button's texts are written from them. */
+  function modeEntry(key, mode, does) {
+    return {keys: [key], does: does, mode: mode, action: function () { setMode(mode); }};
+  }
+  var MODES = [modeEntry("p", "pan", "pan"), modeEntry("b", "box", "box select"),
+               modeEntry("l", "lasso", "lasso")];
+  var WHOLE = {keys: ["0"], does: "whole map", action: function () { resetView(); }};
+  var mapKeys = DC.keys.table("map", MODES.concat([
+    {keys: ["+", "="], does: "zoom in", action: function () { zoom(1.5, width / 2, height / 2); }},
+    {keys: ["-"], does: "zoom out", action: function () { zoom(1 / 1.5, width / 2, height / 2); }},
+    WHOLE,
+    {keys: ["Escape"], does: "clear the selection", action: function () { clearSelection(); }}]));
+
+  /* A button doing what a key does, named after it: "box select (b)". */
+  function keyButton(entry) {
+    return el("button", {type: "button",
+                         text: entry.does + " (" + DC.keys.display(entry.keys[0]) + ")"});
   }
 
   /* ---- toolbar, legend, selection panel ------------------------------------------- */
@@ -503,22 +540,22 @@
       showLegend();
     });
     ui.modes = {};
-    var modeButtons = [["pan", "pan (p)"], ["box", "box select (b)"], ["lasso", "lasso (l)"]]
-      .map(function (m) {
-        var button = el("button", {type: "button", className: "mode", text: m[1]});
-        button.setAttribute("data-mode", m[0]);
-        button.addEventListener("click", function () { setMode(m[0]); canvas.focus(); });
-        ui.modes[m[0]] = button;
-        return button;
-      });
-    var reset = el("button", {type: "button", text: "whole map (0)"});
+    var modeButtons = MODES.map(function (entry) {
+      var button = keyButton(entry);
+      button.className = "mode";
+      button.setAttribute("data-mode", entry.mode);
+      button.addEventListener("click", function () { setMode(entry.mode); canvas.focus(); });
+      ui.modes[entry.mode] = button;
+      return button;
+    });
+    var reset = keyButton(WHOLE);
     reset.addEventListener("click", resetView);
     root.appendChild(el("div", {className: "toolbar-row"}, [
       el("label", {}, ["colour by ", ui.colour])].concat(modeButtons).concat([
       reset, el("span", {className: "count", text: n.toLocaleString("en") + " images"})])));
     root.appendChild(el("p", {className: "help", text: "drag: pan, box or lasso (Shift adds to " +
-      "the selection) \u00b7 wheel or + -: zoom \u00b7 click a point: open it \u00b7 Esc: clear " +
-      "the selection"}));
+      "the selection) \u00b7 wheel: zoom \u00b7 click a point: open it \u00b7 " +
+      DC.keys.help([mapKeys, DC.keys.grid])}));
   }
 
   function showLegend() {
@@ -587,20 +624,21 @@
       });
     var clear = el("button", {type: "button", text: "clear selection (Esc)"});
     clear.addEventListener("click", clearSelection);
-    ui.status = el("p", {id: "status", className: "status", role: "status"});
-    ui.prev = el("button", {type: "button", text: "\u2190 previous"});
-    ui.next = el("button", {type: "button", text: "next \u2192"});
-    ui.where = el("span", {className: "count"});
-    ui.prev.addEventListener("click", function () { listPage--; showSelection(); });
-    ui.next.addEventListener("click", function () { listPage++; showSelection(); });
+    var line = DC.statusLine();
+    ui.status = line.node;
+    ui.say = line.say;
+    ui.pager = DC.pager("\u2190 previous", "next \u2192", function (page) {
+      listPage = page;
+      showSelection();
+    });
     ui.grid = el("div", {className: "tilegrid gallery-grid", id: "selected-tiles"});
-    ui.grid.addEventListener("keydown", DC.gridKeys);
     var marking = chosen ? [el("label", {}, ["in the label file of ", ui.clustering])]
       .concat(buttons) : [el("span", {className: "meta", text: "no clustering to mark in"})];
     root.appendChild(ui.count);
     root.appendChild(el("div", {className: "tablebar"}, marking.concat([clear])));
     root.appendChild(ui.status);
-    root.appendChild(el("div", {className: "tablebar"}, [ui.prev, ui.next, ui.where]));
+    root.appendChild(el("div", {className: "tablebar"},
+                        [ui.pager.prev, ui.pager.next, ui.pager.where]));
     root.appendChild(ui.grid);
     showSelection();
   }
@@ -611,12 +649,8 @@
     document.body.setAttribute("data-selected", String(nSelected));
     ui.grid.textContent = "";
     var rows = nSelected ? selectedRows() : [];
-    var pages = Math.max(1, Math.ceil(rows.length / PER_PAGE));
-    listPage = Math.max(0, Math.min(listPage, pages - 1));
-    ui.prev.disabled = listPage === 0;
-    ui.next.disabled = listPage + 1 >= pages;
-    ui.prev.hidden = ui.next.hidden = ui.where.hidden = !rows.length;
-    ui.where.textContent = "page " + (listPage + 1) + " of " + pages;
+    listPage = ui.pager.set(listPage, rows.length, PER_PAGE);
+    ui.pager.prev.hidden = ui.pager.next.hidden = ui.pager.where.hidden = !rows.length;
     if (!rows.length) return;
     if (!paths) { ui.grid.textContent = "Loading the image paths\u2026"; return; }
     var first = listPage * PER_PAGE, shown = rows.slice(first, first + PER_PAGE);
@@ -684,7 +718,9 @@
       hovered = -1; ui.tip.hidden = true; later(overlay);
     });
     canvas.addEventListener("wheel", wheel, {passive: false});
-    document.addEventListener("keydown", keys);
+    DC.keys.listen(document, function () {
+      return DC.viewOpen() ? [] : [mapKeys, DC.keys.grid];  // the view takes its own keys
+    });
     window.addEventListener("resize", function () { later(resize); });
     window.setTimeout(loadPaths, 0);
   });

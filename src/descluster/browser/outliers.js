@@ -1,12 +1,14 @@
 /* descluster browser: every flagged image of the outliers page, paged, sortable by score,
  * kind and number of models flagging, filterable by path or kind; every tile opens the
  * image view, where b marks the image bad in a clustering's label file (kept in this
- * browser as that clustering's page keeps it: its next download includes the mark). */
+ * browser as that clustering's page keeps it, DC.store: its next download includes the
+ * mark). The page's keys are the table pageKeys, which also writes its help. */
 (function () {
   "use strict";
   var DC = window.DC, LF = DC.labelfile, el = DC.el;
   var BAD = [LF.IMAGE_MARKS[0]];  // b: bad image (the only mark without a cluster in view)
-  var PER_PAGE = 60;
+  var PER_PAGE = 60;  // tiles per page
+  /* Sort orders: value of the sort list -> [its text, comparison of two rows]. */
   var ORDERS = {
     score: ["outlier score, highest first", function (a, b) { return a.rank - b.rank; }],
     kind: ["kind, then score", function (a, b) {
@@ -35,53 +37,52 @@
     });
     var filter = el("input", {type: "search", className: "filter", "aria-label": "filter flagged images",
                               placeholder: "filter by path or kind\u2026"});
-    var prev = el("button", {type: "button", text: "\u2190 previous ([)"});
-    var next = el("button", {type: "button", text: "next (]) \u2192"});
-    var where = el("span", {className: "count"});
+    var pager = DC.pager("\u2190 previous ([)", "next (]) \u2192", function (page) {
+      shownPage = page;
+      render();
+    });
     var grid = el("div", {className: "tilegrid gallery-grid"});
     var markIn = el("select", {id: "markin", "aria-label": "label file to mark bad images in"});
     data.clusterings.forEach(function (c, i) {
       markIn.appendChild(el("option", {value: String(i), text: c.name}));
     });
-    var status = el("p", {id: "status", className: "status", role: "status"});
+    var line = DC.statusLine(), say = line.say;
+    /* The page's keys (the tiles' keys are DC.keys.grid). */
+    var pageKeys = DC.keys.table("flagged images", [
+      {keys: ["[", "]"], label: "[ ]", does: "previous/next page",
+       action: function (event) { pager.turn(event.key === "]" ? 1 : -1); }}]);
     root.appendChild(el("div", {className: "tablebar"},
-                        [el("label", {}, ["sort by ", sort]), filter, prev, next, where]));
+                        [el("label", {}, ["sort by ", sort]), filter, pager.prev, pager.next,
+                         pager.where]));
     if (data.clusterings.length) {
       root.appendChild(el("div", {className: "tablebar"},
                           [el("label", {}, ["mark bad images (b in a picture) in the label file of ",
                                             markIn])]));
     }
-    root.appendChild(status);
-    root.appendChild(el("p", {className: "help", text: "click or Enter opens a picture \u00b7 " +
-                                                       "arrows move \u00b7 [ ] previous/next page"}));
+    root.appendChild(line.node);
+    root.appendChild(el("p", {className: "help", text: DC.keys.help([pageKeys, DC.keys.grid])}));
     root.appendChild(grid);
-    var page = 0, shown = [];
+    /* State: all (every flagged image, from the data), shown (those the filter lets
+     * through, in the chosen order) and shownPage (the page of them shown), set by render;
+     * shownPage also by the pager, and reset to 0 when the order or filter changes. */
+    var shownPage = 0, shown = [];
 
     function chosen() { return data.clusterings[Number(markIn.value)] || null; }
 
-    function say(text, isError, link) {
-      status.textContent = text;
-      status.className = isError ? "status error" : "status";
-      status.setAttribute("role", isError ? "alert" : "status");
-      if (link) {
-        status.appendChild(document.createTextNode(" "));
-        status.appendChild(el("a", {href: link.page, text: "open " + link.name}));
-      }
-    }
-
     function markTile(tile, path) {
       var clustering = chosen();
-      tile.classList.toggle("bad", !!(clustering && LF.imageMarks(data.run, clustering, path).outlier));
+      var image = clustering ? DC.store.imageMarks(data.run, clustering, path) : {};
+      tile.classList.toggle("bad", !!image.outlier);
     }
 
     var marks = {
       keys: BAD,
-      get: function (item) { return LF.imageMarks(data.run, chosen(), item.path); },
+      get: function (item) { return DC.store.imageMarks(data.run, chosen(), item.path); },
       toggle: function (item) {
         var clustering = chosen();
         try {
-          var now = !LF.imageMarks(data.run, clustering, item.path).outlier;
-          LF.markImages(data.run, clustering, [item.path], "outlier", now);
+          var now = !DC.store.imageMarks(data.run, clustering, item.path).outlier;
+          DC.store.markImages(data.run, clustering, [item.path], "outlier", now);
           say(item.path + ": " + (now ? "" : "no longer ") + "marked bad in the label file of " +
               clustering.name + ", kept in this browser: its page's next download includes it.",
               false, clustering);
@@ -105,13 +106,10 @@
         var text = (item.path + " " + item.kind).toLowerCase();
         return words.every(function (w) { return text.indexOf(w) >= 0; });
       }).sort(ORDERS[sort.value][1]);
-      var pages = Math.max(1, Math.ceil(shown.length / PER_PAGE));
-      page = Math.max(0, Math.min(page, pages - 1));
-      var items = shown.slice(page * PER_PAGE, (page + 1) * PER_PAGE);
-      where.textContent = shown.length + " of " + all.length + " flagged images, page " + (page + 1) +
-        " of " + pages;
-      prev.disabled = page === 0;
-      next.disabled = page + 1 >= pages;
+      shownPage = pager.set(shownPage, shown.length, PER_PAGE);
+      var items = shown.slice(shownPage * PER_PAGE, (shownPage + 1) * PER_PAGE);
+      pager.where.textContent = shown.length + " of " + all.length + " flagged images, " +
+        pager.where.textContent;
       grid.textContent = "";
       items.forEach(function (item, at) {
         item.caption = "#" + item.rank + " \u00b7 " + DC.num(item.score) +
@@ -128,19 +126,11 @@
       });
     }
 
-    sort.addEventListener("change", function () { page = 0; render(); });
+    sort.addEventListener("change", function () { shownPage = 0; render(); });
     markIn.addEventListener("change", render);
-    filter.addEventListener("input", function () { page = 0; render(); });
-    prev.addEventListener("click", function () { page -= 1; render(); });
-    next.addEventListener("click", function () { page += 1; render(); });
-    document.addEventListener("keydown", function (event) {
-      if (DC.viewOpen() || event.ctrlKey || event.metaKey || event.altKey) return;
-      if (event.target.tagName === "INPUT" || event.target.tagName === "SELECT") return;
-      if (DC.gridKeys(event)) return;
-      if (event.key === "]" && !next.disabled) { page += 1; render(); }
-      else if (event.key === "[" && !prev.disabled) { page -= 1; render(); }
-      else return;
-      event.preventDefault();
+    filter.addEventListener("input", function () { shownPage = 0; render(); });
+    DC.keys.listen(document, function () {
+      return DC.viewOpen() ? [] : [pageKeys, DC.keys.grid];  // the view takes its own keys
     });
     render();
   });

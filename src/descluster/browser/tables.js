@@ -1,9 +1,20 @@
 /* descluster browser: every <table class="sortable"> sorts by any column (click or Enter on
- * its header; again to reverse) and filters its rows by text (the field above it). */
+ * its header; again to reverse) and filters its rows by text (the field above it).
+ * State: each table's, in the DOM: data-sortable="1" once set up, aria-sort on the header
+ * it is sorted by, hidden on the rows the filter hides. */
 (function () {
   "use strict";
   var DC = window.DC = window.DC || {};
 
+  /* Keys on a column header (the header's tooltip is written from them). */
+  var headerKeys = DC.keys.table("table headers", [
+    {keys: ["Enter", " "], does: "sort, again to reverse", action: function (event) {
+      var th = event.target.closest && event.target.closest("th.sort");
+      if (!th) return false;
+      th.click();
+    }}]);
+
+  /* A cell's sort key: its data-v (numbers, as the page wrote them), else its text. */
   function key(cell) {
     var v = cell.getAttribute("data-v");
     return v !== null ? v : cell.textContent.trim();
@@ -45,7 +56,7 @@
     headers.forEach(function (th, column) {
       th.tabIndex = 0;
       th.className = "sort";
-      th.title = "sort by " + th.textContent;
+      th.title = "sort by " + th.textContent + " (click, or " + DC.keys.help([headerKeys]) + ")";
       function sort() {
         var ascending = th.getAttribute("aria-sort") !== "ascending";
         headers.forEach(function (h) { h.removeAttribute("aria-sort"); });
@@ -59,10 +70,8 @@
         rows.forEach(function (row) { body.appendChild(row); });
       }
       th.addEventListener("click", sort);
-      th.addEventListener("keydown", function (e) {
-        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sort(); }
-      });
     });
+    DC.keys.listen(table.tHead, function () { return [headerKeys]; });
     showCount();
   };
 
