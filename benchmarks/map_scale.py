@@ -26,11 +26,9 @@ quality at 150 components, on 20,000 rows: share of each row's 10 nearest neighb
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -159,6 +157,9 @@ def run_draw(out, clusterings, outliers):
         "layout_npy": str(out / "layout" / f"osnet_pca{DRAWN}.npy"),
         "images_parquet": str(images), "paths_script": str(report / "paths.js"),
         "clusterings": [{k: str(v) for k, v in c.items()} for c in clusterings],
+        "targets": [{"name": c["name"], "template": str(c["template"]), "label_file": None}
+                    for c in clusterings],
+        "label_entries": [], "allowed": {},
         "attributes_parquet": str(out / "data" / "attributes.parquet"),
         "outliers_parquet": str(outliers), "labels_parquet": None, "images_root": None,
         "model": "osnet", "variant": f"pca{DRAWN}", "out_page": str(page),
@@ -171,11 +172,7 @@ def run_draw(out, clusterings, outliers):
         if process.wait() != 0:
             raise SystemExit(f"draw_map failed: see {out / 'draw.log'}")
     seconds = time.perf_counter() - began
-    assets = report / "files" / "assets"  # what build_site copies: every browser file
-    assets.mkdir(parents=True, exist_ok=True)
-    for item in (resources.files("descluster") / "browser").iterdir():
-        if item.name.endswith((".js", ".css")):
-            shutil.copyfile(item, assets / item.name)
+    site.copy_assets(report / "files" / "assets")  # what build_site writes: every browser file
     return seconds, memory, page
 
 

@@ -4,12 +4,18 @@ from descluster.steps.map import draw_map
 
 
 def main(smk):
+    entries = [{**entry, "file": file}
+               for entry, file in zip(smk.params.label_entries, smk.input.label_files)]
+    files = {entry["clustering"]: entry["file"] for entry in entries}
     draw_map(
         layout_npy=smk.input.layout,
         images_parquet=smk.input.images,
-        clusterings=[{"name": name, "assignments": assignments, "template": template}
-                     for name, assignments, template in zip(
-                         smk.params.clusterings, smk.input.assignments, smk.input.templates)],
+        clusterings=[{"name": name, "assignments": assignments}
+                     for name, assignments in zip(smk.params.clusterings, smk.input.assignments)],
+        targets=[{"name": name, "template": template, "label_file": files.get(name)}
+                 for name, template in zip(smk.params.targets, smk.input.templates)],
+        label_entries=entries,
+        allowed=smk.params.allowed,
         attributes_parquet=(smk.input.ground_truth or [None])[0],
         outliers_parquet=smk.input.outliers,
         labels_parquet=(smk.input.labels or [None])[0],

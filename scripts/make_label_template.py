@@ -11,7 +11,6 @@ def main(smk):
         k=int(smk.wildcards.k),
         label_attributes=smk.params.label_attributes,
         out_yaml=smk.output.template,
-        attributes_parquet=smk.input.attributes[0] if smk.input.attributes else None,
     )
 
 

@@ -14,6 +14,8 @@ import pytest
 import yaml
 
 from conftest import run_snakemake, write_config
+from descluster import demo, labelfile, labels
+from test_labelling import labelled_copy
 
 CHROMIUM = Path("/usr/bin/chromium")
 sync_api = pytest.importorskip(
@@ -118,6 +120,25 @@ def go_to(page, cluster):
             return
         page.keyboard.press("j" if current < cluster else "k")
     raise AssertionError(f"could not reach cluster {cluster} with j/k")
+
+
+def target_of(page, clustering):
+    """The page's data about a clustering whose labels it edits: {name, base: {hash...}}."""
+    return page.evaluate("""name => {
+        const d = DC.pageData || DC.outlierData;
+        return d.target || d.clusterings.find(c => c.name === name); }""", clustering)
+
+
+def kept(page, clustering):
+    """The label file text this browser keeps for a clustering (its unsaved edits), or None."""
+    target = target_of(page, clustering)
+    return page.evaluate("t => DC.store.read(t.name, t.base.hash)", target)
+
+
+def keep(page, clustering, text):
+    """Put text into this browser's storage as the clustering's unsaved edits."""
+    target = target_of(page, clustering)
+    page.evaluate("([t, text]) => DC.store.write(t.name, t.base.hash, text)", [target, text])
 
 
 def card_values(page, cluster):
@@ -240,13 +261,14 @@ def test_label_by_keyboard_download_and_run_the_workflow(site_run, session):
     labels = pd.read_parquet(workdir / "results" / "labels" / "labels.parquet")
     clusters = pd.read_parquet(workdir / "results" / "clusters" / "osnet" / "pca12" / "k6"
                                / "assignments.parquet")
-    merged = labels.merge(clusters, on="paths")
+    merged = labels.drop(columns="paths").join(clusters, on="row")  # by row: the paths differ
     named = merged[merged["cluster"].isin([0, 1, 2]) & (merged["paths"] != bad_path)]
     assert (named[first] == f"{first} zero").all()
     assert (merged.loc[merged["cluster"] == 3, first] == HOSTILE).all()
     assert merged.loc[merged["cluster"] == 5, "labelled_outlier"].all()
-    bad = labels.set_index("paths").loc[bad_path]
+    bad = merged.set_index("paths").loc[bad_path]
     assert bool(bad["labelled_outlier"]), "the image marked bad is not a labelled outlier"
+    assert bad[first] == "", "an image marked bad has no values"
 
     # the rebuilt page shows the propagated labels on the cards, the hostile value as text
     page = session.open(report / PAGE)
@@ -271,7 +293,7 @@ def edited_copy(template_text, attributes):
         if cluster == 0 and key in attributes:
             line = f"    {key}: " + json.dumps(VALUE, ensure_ascii=False)
         elif cluster == 1 and key == "note":
-            line = '    note: "a note: with # and \\t tab"'
+            line = '    note: "a note: with # and \\" quote"'
         elif cluster == 2 and key == "mixed":
             line = "    mixed: true"
         lines.append(line)
@@ -296,7 +318,7 @@ def test_round_trip_is_byte_identical(demo_run, session, tmp_path):
     page.set_input_files("#openfile", str(edited))
     page.wait_for_function("document.getElementById('status').textContent.startsWith('Opened')")
     assert card_values(page, 0)[attributes[0]] == VALUE
-    assert card_values(page, 1)["note"] == "a note: with # and \t tab"
+    assert card_values(page, 1)["note"] == 'a note: with # and " quote'
     assert page.locator("#cluster-2 input[data-flag=mixed]").is_checked()
     assert page.evaluate("document.querySelectorAll('img[src=x]').length") == 0
     assert download(page)[0] == edited.read_bytes()
@@ -309,14 +331,15 @@ def test_round_trip_is_byte_identical(demo_run, session, tmp_path):
 
 @pytest.mark.parametrize("change, message", [
     (lambda t: t.replace("clustering: osnet/pca12/k6", "clustering: osnet/pca12/k4"),
-     "this file is for clustering osnet/pca12/k4"),
+     'the file is for clustering "osnet/pca12/k4", not "osnet/pca12/k6"'),
     (lambda t: t.replace("    mixed: false", "    mixed: maybe", 1),
      "'mixed' must be true or false"),
-    (lambda t: t.replace("    size:", "    sizes:", 1), "expected 'size: <number>'"),
+    (lambda t: t.replace("    size:", "    sizes:", 1), "expected '    size: <number>'"),
     (lambda t: t.replace("images: []", "images: []\nextra: 1"), "unexpected text"),
-    (lambda t: "{}\n", "expected 'clustering:"),
+    (lambda t: "{}\n", "expected 'clustering:'"),
+    (lambda t: t.replace('    note: ""', "    note: 'it''s'", 1), "write the value in double quotes"),
 ], ids=["another clustering", "not true or false", "a key renamed", "text after the images",
-        "not a label file"])
+        "not a label file", "single quotes"])
 def test_other_files_are_refused_with_a_visible_message(demo_run, session, tmp_path, change,
                                                        message):
     workdir, _, _ = demo_run
@@ -339,17 +362,17 @@ def test_hand_edited_values_are_read(demo_run, session, tmp_path):
     template = workdir / "results" / "labels" / "templates" / TEMPLATE
     first = template_attributes(template)[0]
     text = template.read_text(encoding="utf-8")
-    text = text.replace(f'    {first}: ""', f"    {first}: sedan", 1)
-    text = text.replace('    note: ""', "    note: 'it''s a van'  # by hand", 1)
+    text = text.replace(f'    {first}: ""', f"    {first}: sedan", 1)  # a plain word
+    text = text.replace('    note: ""', "    note: dark blue van  # by hand", 1)
     edited = tmp_path / "hand.yaml"
     edited.write_text(text, encoding="utf-8")
     page = session.open(workdir / "results" / "report" / PAGE)
     page.set_input_files("#openfile", str(edited))
     page.wait_for_function("document.getElementById('status').textContent.startsWith('Opened')")
     assert card_values(page, 0)[first] == "sedan"
-    assert card_values(page, 0)["note"] == "it's a van"
+    assert card_values(page, 0)["note"] == "dark blue van"
     written = download(page)[0].decode("utf-8")
-    assert f'    {first}: "sedan"' in written and '    note: "it\'s a van"' in written
+    assert f'    {first}: "sedan"' in written and '    note: "dark blue van"' in written
     session.check_clean()
 
 
@@ -360,11 +383,11 @@ def test_labels_kept_for_another_run_are_not_applied(demo_run, session):
     first = template_attributes(template)[0]
     stale = re.sub(r"    size: \d+", "    size: 1", template.read_text(encoding="utf-8"))
     stale = stale.replace(f'    {first}: ""', f'    {first}: "stale"', 1)
-    page.evaluate("text => localStorage.setItem('descluster:' + DC.pageData.run + ':' + "
-                  "DC.pageData.clustering, text)", stale)
+    keep(page, CLUSTERING, stale)
     page.reload()
     page.wait_for_load_state("load")
-    assert "do not fit this run" in page.locator("#status").text_content()
+    assert "were not taken (its clusters or their sizes are not this run's)" in \
+        page.locator("#status").text_content()
     assert card_values(page, 0)[first] == ""
     assert download(page)[0] == template.read_bytes()
     session.check_clean()
@@ -434,6 +457,21 @@ def test_every_page_stays_on_file_and_has_no_console_errors(demo_run, session):
                                  path.read_text(encoding="utf-8")), f"{path} names a URL"
 
 
+def test_a_page_moved_away_from_its_files_says_so(demo_run, session, tmp_path):
+    page_file = demo_run[0] / "results" / "report" / PAGE
+    html = page_file.read_text(encoding="utf-8")
+    # the page check (browser/check.js) is inlined in the head, without the file's comment
+    head = html[:html.index("</head>")]
+    assert "data-broken-images" in head and "readers of this file" not in head
+    shutil.copy(page_file, tmp_path / PAGE)  # without files/ beside it
+    page = session.open(tmp_path / PAGE)
+    page.wait_for_function("document.body.hasAttribute('data-broken-images')")
+    assert int(page.get_attribute("body", "data-broken-images")) >= 4  # css, 3 scripts, data
+    warning = page.locator("#broken")
+    assert warning.is_visible() and "could not be loaded" in warning.inner_text()
+    assert session.refused == [] and session.dialogs == []
+
+
 def test_tables_sort_and_filter(demo_run, session):
     workdir, _, _ = demo_run
     page = session.open(workdir / "results" / "report" / "index.html")
@@ -486,9 +524,7 @@ def test_outliers_page_marks_bad_images_in_a_clustering_label_file(demo_run, ses
     assert "marked bad in the label file of " + CLUSTERING in page.text_content("#status")
     page.keyboard.press("Escape")
     assert "bad" in first.get_attribute("class").split()
-    key = f"descluster:{(workdir / 'results').resolve()}:{CLUSTERING}"
-    kept = yaml.safe_load(page.evaluate("key => localStorage.getItem(key)", key))
-    assert kept["images"] == [{"path": path, "outlier": True}]
+    assert yaml.safe_load(kept(page, CLUSTERING))["images"] == [{"path": path, "outlier": True}]
     # the clustering page starts from what the outliers page kept: its download holds the mark
     labelling = session.open(workdir / "results" / "report" / PAGE)
     labelling.wait_for_selector(".card")
@@ -504,6 +540,549 @@ def test_outliers_page_marks_bad_images_in_a_clustering_label_file(demo_run, ses
     page.keyboard.press("b")
     page.keyboard.press("Escape")
     assert "bad" not in first.get_attribute("class").split()
-    kept = yaml.safe_load(page.evaluate("key => localStorage.getItem(key)", key))
-    assert kept["images"] == []
+    assert kept(page, CLUSTERING) is None  # no unsaved change left: nothing kept
     session.check_clean()
+
+
+# --- keys: one table per context, the help written from it --------------------------
+
+# Every keydown is recorded (capturing, before the page's handlers): whether the page took
+# a key is whether its default was prevented, which the dispatcher does for every key it takes.
+RECORD_KEYS = ("window.__keys = []; "
+               "window.addEventListener('keydown', e => window.__keys.push(e), true);")
+TRIED_KEYS = (list("abcdefghijklmnopqrstuvwxyz0123456789[]=-+?/.,;'") +
+              ["Enter", "Escape", "PageUp", "PageDown", "ArrowLeft", "ArrowRight", "ArrowUp",
+               "ArrowDown", " ", "Ctrl+j", "Ctrl+s", "Alt+j"])
+
+
+def key_tables(page, names):
+    """The entries of the named key tables as the page has them now: keys, label, does,
+    and each key as the help writes it."""
+    return page.evaluate("""names => names.map(name => DC.keys.tables[name].entries().map(e =>
+        ({keys: e.keys, label: e.label, does: e.does, shown: e.keys.map(DC.keys.display)})))""",
+                         names)
+
+
+def taken(page, key):
+    """Press a key (a key table's name for it); whether the page took it."""
+    page.keyboard.press(key.replace("Ctrl+", "Control+"))
+    return page.evaluate("window.__keys[window.__keys.length - 1].defaultPrevented")
+
+
+def assert_keys_match_help(session, path, setup, names, help_selector, attribute=None):
+    """In the context `setup` makes, the tables `names` are what the handler dispatches to:
+    the help (the text, or the attribute, of help_selector) lists each entry with each of
+    its keys, every listed key is taken (each from a fresh `setup`), and no other key of
+    TRIED_KEYS is. Returns the listed keys."""
+    page = session.open(path)
+    setup(page)
+    shown = page.locator(help_selector).first
+    help_text = shown.get_attribute(attribute) if attribute else shown.text_content()
+    tables = key_tables(page, names)
+    assert all(tables), f"an empty key table among {names}"
+    listed = set()
+    for entry in (e for table in tables for e in table):
+        assert f"{entry['label']} {entry['does']}" in help_text, (entry, help_text)
+        assert all(shown in entry["label"] for shown in entry["shown"]), entry
+        listed.update(entry["keys"])
+    for key in sorted(listed):
+        page.reload()
+        page.wait_for_load_state("load")
+        setup(page)
+        assert taken(page, key), f"{path.name}: {key!r} is in the help but not taken"
+    page.reload()
+    page.wait_for_load_state("load")
+    setup(page)
+    for key in TRIED_KEYS:
+        if key not in listed:
+            assert not taken(page, key), f"{path.name}: {key!r} is taken but not in the help"
+    return listed
+
+
+def test_the_help_lists_exactly_the_keys_each_page_takes(demo_run, session):
+    workdir, _, _ = demo_run
+    report = workdir / "results" / "report"
+    session.context.add_init_script(RECORD_KEYS)
+    members = pd.read_parquet(workdir / "results" / "clusters" / "osnet" / "pca12" / "k6"
+                              / "assignments.parquet")
+    largest = int(members["cluster"].value_counts().idxmax())  # two gallery pages
+
+    def on_a_card(page):  # the second card (so that k and = have one before it)
+        page.keyboard.press("j")
+
+    def in_a_field(page):  # the second card's first field, empty
+        page.keyboard.press("j")
+        page.keyboard.press("1")
+
+    def on_a_picture(page):
+        page.keyboard.press("t")
+
+    def in_the_view(page):  # the second picture of the first card
+        page.keyboard.press("t")
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("Enter")
+
+    def in_the_gallery(page):  # on its second page, a picture focused
+        page.locator(f"#cluster-{largest}").focus()
+        page.keyboard.press("g")
+        page.wait_for_function("document.querySelectorAll('#gallery .tile').length > 0")
+        page.click("#gallery button:has-text('next page')")
+        page.wait_for_function("document.querySelector('#gallery .gallery-title')"
+                               ".textContent.includes('page 2 of')")
+        page.locator("#gallery .tile").first.focus()
+
+    labelling = report / PAGE
+    keys = {}
+    keys["cards"] = assert_keys_match_help(session, labelling, on_a_card,
+                                           ["cards", "label file"], "#help")
+    assert {"j", "k", "1", "n", "m", "o", "=", "Enter", "t", "g", "?", "Ctrl+s"} <= keys["cards"]
+    keys["field"] = assert_keys_match_help(session, labelling, in_a_field,
+                                           ["label form", "label file"], "#help")
+    assert {"Enter", "=", "Escape"} <= keys["field"]
+    keys["picture"] = assert_keys_match_help(session, labelling, on_a_picture,
+                                             ["pictures", "cards", "label file"], "#help")
+    keys["view"] = assert_keys_match_help(session, labelling, in_the_view,
+                                          ["image view", "label file"], ".viewer-help")
+    assert {"b", "n", "ArrowLeft", "ArrowRight", "Escape", "Ctrl+s"} <= keys["view"]
+    keys["gallery"] = assert_keys_match_help(session, labelling, in_the_gallery,
+                                             ["gallery", "label file", "pictures"],
+                                             "#gallery .help")
+    assert {"[", "]", "PageUp", "PageDown", "Escape", "g", "ArrowDown"} <= keys["gallery"]
+
+    outliers = report / "outliers.html"
+    assert_keys_match_help(session, outliers, lambda page: None, ["flagged images", "marks"],
+                           "#flagged .help")
+    assert_keys_match_help(session, outliers,
+                           lambda page: page.locator("#flagged .tile").first.focus(),
+                           ["flagged images", "marks", "pictures"], "#flagged .help")
+
+    def on_the_map(page):
+        page.wait_for_selector("#map[data-painted]")
+        page.locator("#map").focus()
+
+    def on_a_selected_picture(page):
+        page.wait_for_selector("body[data-paths=loaded]")
+        page.locator("#legend .entry").first.click()
+        page.locator("#selected-tiles .tile").first.focus()
+
+    the_map = report / "map_osnet_pca12.html"
+    assert_keys_match_help(session, the_map, on_the_map, ["map", "marks"], "#mapbar .help")
+    assert_keys_match_help(session, the_map, on_a_selected_picture, ["map", "marks", "pictures"],
+                           "#mapbar .help")
+    # the mode buttons are named after their keys
+    page = session.open(the_map)
+    assert page.locator("#mapbar button.mode").all_inner_texts() == [
+        "pan (p)", "box select (b)", "lasso (l)"]
+    # a sortable table's headers: their keys are in the header's tooltip
+    index = report / "index.html"
+    assert_keys_match_help(session, index, lambda p: p.locator("th.sort").first.focus(),
+                           ["table headers"], "th.sort", "title")
+    session.check_clean()
+
+
+def test_the_image_view_keeps_its_keys_after_a_mark_button_is_clicked(demo_run, session):
+    page = session.open(demo_run[0] / "results" / "report" / PAGE)
+    page.keyboard.press("t")
+    page.keyboard.press("Enter")
+    page.click("#viewer .mark[data-mark=outlier]")  # the button is rebuilt: the focus is lost
+    assert page.locator("#viewer .mark.on").count() == 1
+    page.keyboard.press("b")
+    assert page.locator("#viewer .mark.on").count() == 0
+    page.keyboard.press("Escape")
+    assert not page.locator("#viewer").is_visible()
+    session.check_clean()
+
+
+def test_typing_in_a_field_does_not_trigger_page_keys(demo_run, session):
+    workdir, _, _ = demo_run
+    template = workdir / "results" / "labels" / "templates" / TEMPLATE
+    first = template_attributes(template)[0]
+    page = session.open(workdir / "results" / "report" / PAGE)
+    # every key of the cards' table typed into a field is text in the field
+    text = "jkunmot?g01 = j"
+    page.keyboard.press("1")
+    page.keyboard.type(text)
+    assert card_values(page, 0)[first] == text
+    assert focused_field(page) == ["cluster-0", first]
+    assert page.locator("#gallery").count() == 0 or not page.locator("#gallery").is_visible()
+    assert not page.locator("#cluster-0 input[data-flag=mixed]").is_checked()
+    assert not page.locator("#cluster-0 input[data-flag=outlier]").is_checked()
+    assert "big" not in (page.get_attribute("#help", "class") or "")
+    # the note too
+    page.keyboard.press("Escape")
+    page.keyboard.press("n")
+    page.keyboard.type("m o = g")
+    assert card_values(page, 0)["note"] == "m o = g"
+    assert page.evaluate("document.querySelectorAll('.card.current').length") == 1
+    assert page.get_attribute(".card.current", "id") == "cluster-0"
+    # the outliers page's filter: [ and ] are text, the page stays the first
+    outliers = session.open(workdir / "results" / "report" / "outliers.html")
+    where = outliers.locator("#flagged .count").inner_text()
+    outliers.locator("#flagged .filter").focus()
+    outliers.keyboard.type("]]")
+    assert outliers.locator("#flagged .filter").input_value() == "]]"
+    outliers.keyboard.press("Backspace")
+    outliers.keyboard.press("Backspace")
+    assert outliers.locator("#flagged .count").inner_text() == where
+    session.check_clean()
+
+
+# --- the team's labelling day (issue 19): the team's config shape, files listed ---------
+# labelled_run (tests/test_labelling.py): the demo run with vehicle_info.txt alone as ground
+# truth, type's label_values a closed list, vdc_color/pca4/k3 (colour) and osnet/pca12/k6
+# (type, view, colour; cluster 0 bad images; three image entries) listed under 'labels'.
+
+TEAM_FILE = "config/labels/osnet_pca12_k6.yaml"
+OSNET_TEAM, VDC_TEAM = "osnet/pca12/k6", "vdc_color/pca4/k3"
+UNLABELLED = "osnet_pca12_k4.html"  # a clustering with no file listed: its template
+
+
+@pytest.fixture(scope="module")
+def labelled_run(demo_run, tmp_path_factory):
+    return labelled_copy(demo_run, tmp_path_factory)
+
+
+def team_page(labelled_run, session, name=PAGE):
+    page = session.open(labelled_run[0] / "results" / "report" / name)
+    page.wait_for_selector(".card, .tile, #map[data-painted]")
+    return page
+
+
+def changes(page):
+    """The unsaved changes the page lists, one line each."""
+    return page.locator("#changes li").all_inner_texts()
+
+
+def test_the_fields_are_the_label_attributes_and_the_truth_a_breakdown(labelled_run, session):
+    page = team_page(labelled_run, session)
+    fields = page.eval_on_selector_all("#cluster-1 input[data-field]",
+                                       "is => is.map(i => i.dataset.field)")
+    assert fields == ["type", "view", "colour", "note"]  # no camera; view although no truth has it
+    truth = page.locator("#cluster-1 .truth").inner_text()
+    assert "camera" in truth and "type" in truth and "view" not in truth
+    session.check_clean()
+
+
+def test_the_page_starts_from_the_listed_file_in_any_browser_and_copy(labelled_run, session,
+                                                                       browser, tmp_path):
+    workdir = labelled_run[0]
+    listed = (workdir / TEAM_FILE).read_bytes()
+    page = team_page(labelled_run, session)
+    assert page.locator("#unnamed").inner_text() == "all 6 clusters named"
+    assert "from config/labels/osnet_pca12_k6.yaml, the file the run used" in \
+        page.locator(".labels-state").inner_text()
+    assert "No unsaved change" in page.locator("#unsaved").inner_text()
+    first_named = card_values(page, 1)
+    assert first_named["type"] and first_named["colour"]
+    data, name = download(page)
+    assert data == listed and name == "osnet_pca12_k6.yaml"  # never an empty file
+    # an edit is kept in this browser under the clustering and the file's hash
+    go_to(page, 1)
+    page.keyboard.press("o")
+    assert "1 unsaved change" in page.locator("#unsaved").inner_text()
+    # the report moved (or copied) elsewhere: the same file, the same kept edit
+    moved = tmp_path / "elsewhere" / "report"
+    shutil.copytree(workdir / "results" / "report", moved)
+    copy = session.open(moved / PAGE)
+    copy.wait_for_selector(".card")
+    assert card_values(copy, 1) == first_named
+    assert copy.locator("#cluster-1 input[data-flag=outlier]").is_checked()
+    assert changes(copy) == ["cluster 1: marked bad images"]
+    # a colleague (another browser profile) opening the copy starts from the file
+    colleague = Session(browser)
+    try:
+        theirs = colleague.open(moved / PAGE)
+        theirs.wait_for_selector(".card")
+        assert card_values(theirs, 1) == first_named
+        assert theirs.locator("#unnamed").inner_text() == "all 6 clusters named"
+        assert "No unsaved change" in theirs.locator("#unsaved").inner_text()
+        colleague.check_clean()
+    finally:
+        colleague.context.close()
+    page.keyboard.press("Control+z")
+    assert "No unsaved change" in page.locator("#unsaved").inner_text()
+    assert kept(page, OSNET_TEAM) is None
+    session.check_clean()
+
+
+
+def test_kept_edits_are_listed_and_text_outside_the_rules_is_not_taken(labelled_run, session):
+    workdir = labelled_run[0]
+    listed = (workdir / TEAM_FILE).read_text(encoding="utf-8")
+    page = team_page(labelled_run, session)
+    # another page of this browser (or any file:// page) adds an image entry: it is shown
+    added = listed.replace("images:\n", 'images:\n  - path: "veriwild/1/00001/000002.jpg"\n'
+                                        "    outlier: true\n", 1)
+    keep(page, OSNET_TEAM, added)
+    page.reload()
+    page.wait_for_selector(".card")
+    assert changes(page) == ["image veriwild/1/00001/000002.jpg: marked bad image"]
+    assert page.locator("#changes").get_attribute("open") is not None  # shown, not folded
+    # kept text outside the grammar, or that the run would refuse, is never used
+    for bad in (listed.replace('    type: "', '    type: "\u2028', 1),
+                re.sub(r'    type: "[^"]*"', '    type: "sedna"', listed, count=2),
+                listed.replace("    mixed: false", "    mixed: true", 2)):
+        keep(page, OSNET_TEAM, bad)
+        page.reload()
+        page.wait_for_selector(".card")
+        assert "were not taken" in page.locator("#status").text_content(), bad[:0]
+        assert changes(page) == []
+        assert download(page)[0].decode("utf-8") == listed
+    session.check_clean()
+
+
+def test_the_page_applies_the_runs_rules_and_a_download_passes_the_run(labelled_run, session,
+                                                                     tmp_path):
+    workdir = labelled_run[0]
+    page = team_page(labelled_run, session)
+    types = list(demo.TYPES)
+    # a closed list: a value outside it stays in the field, marked, and Enter refuses it
+    go_to(page, 1)
+    page.keyboard.press("1")
+    page.keyboard.type("sedna")
+    field = page.locator("#cluster-1 input[data-field=type]")
+    assert "invalid" in field.get_attribute("class")
+    page.keyboard.press("Enter")
+    assert "is not one of type's values" in page.locator("#status").text_content()
+    assert focused_field(page) == ["cluster-1", "type"]
+    # a number key in the emptied field takes the listed value and moves on
+    page.keyboard.press("Control+a")
+    page.keyboard.press("Backspace")
+    page.keyboard.press("2")
+    assert card_values(page, 1)["type"] == types[1]
+    assert focused_field(page) == ["cluster-1", "view"]
+    # mixed clears the values; a value clears mixed: never both
+    go_to(page, 2)
+    page.keyboard.press("m")
+    assert page.locator("#cluster-2 input[data-flag=mixed]").is_checked()
+    assert card_values(page, 2)["type"] == "" and card_values(page, 2)["colour"] == ""
+    page.keyboard.press("1")
+    page.keyboard.type("sedan")
+    page.keyboard.press("Enter")
+    assert not page.locator("#cluster-2 input[data-flag=mixed]").is_checked()
+    assert card_values(page, 2)["type"] == "sedan"
+    data, _ = download(page)
+    saved = tmp_path / "osnet_pca12_k6.yaml"
+    saved.write_bytes(data)
+    allowed = {"type": types}
+    read = labels.read_label_file(saved, OSNET_TEAM, 6, None, allowed)
+    assert read.values["type"][1] == types[1] and read.values["type"][2] == "sedan"
+    # and the run takes it
+    run = tmp_path / "run"
+    shutil.copytree(workdir, run, symlinks=True)
+    (run / TEAM_FILE).write_bytes(data)
+    run_snakemake(run, "results/labels/labels.parquet", "--cores", "2", "--configfile",
+                  "config.yaml")
+    session.check_clean()
+
+
+def test_open_with_unsaved_edits_asks_and_merge_keeps_the_marks(labelled_run, session, tmp_path):
+    workdir = labelled_run[0]
+    listed = (workdir / "config" / "labels" / "vdc_color_pca4_k3.yaml").read_text(encoding="utf-8")
+    page = team_page(labelled_run, session, "vdc_color_pca4_k3.html")
+    # unsaved edits: a note and an image marked bad
+    go_to(page, 0)
+    page.keyboard.press("n")
+    page.keyboard.type("checked")
+    page.keyboard.press("Escape")
+    page.keyboard.press("t")
+    marked = page.evaluate("document.activeElement.dataset.path")
+    page.keyboard.press("Enter")
+    page.keyboard.press("b")
+    page.keyboard.press("Escape")
+    assert len(changes(page)) == 2
+    other = tmp_path / "colleague.yaml"
+    other.write_text(re.sub(r'    colour: "[^"]*"', '    colour: "purple"', listed, count=2),
+                     encoding="utf-8")
+
+    def open_file():
+        unsaved = len(changes(page))
+        page.set_input_files("#openfile", str(other))
+        page.wait_for_selector("#question")
+        assert f"{unsaved} unsaved changes" in page.locator("#question").inner_text()
+
+    open_file()
+    page.keyboard.press("Escape")  # cancel: nothing changes
+    assert page.locator("#question").count() == 0 and len(changes(page)) == 2
+    open_file()
+    page.keyboard.press("m")  # merge: the file's names, the page's note and mark
+    assert card_values(page, 0)["colour"] == "purple" and card_values(page, 0)["note"] == "checked"
+    assert f"image {marked}: marked bad image" in changes(page)
+    open_file()
+    page.keyboard.press("r")  # replace: the file as it is
+    assert card_values(page, 0)["note"] == ""
+    assert not any(marked in line for line in changes(page))
+    page.keyboard.press("Control+z")  # back to the merged labels
+    assert f"image {marked}: marked bad image" in changes(page)
+    session.check_clean()
+
+
+def test_undo_takes_back_twenty_actions_and_many_marks_ask_first(labelled_run, session):
+    report = labelled_run[0] / "results" / "report"
+    template = labelled_run[0] / "results" / "labels" / "templates" / "osnet_pca12_k4.yaml"
+    page = team_page(labelled_run, session, UNLABELLED)
+    for step in range(24):  # 24 actions: mixed, then bad images, on the four cards in turn
+        go_to(page, step % 4)
+        page.keyboard.press("o" if step // 4 % 2 else "m")
+    assert changes(page)
+    for _ in range(24):
+        page.keyboard.press("Control+z")
+    assert changes(page) == [] and download(page)[0] == template.read_bytes()
+    # the map: marks of more than 50 images at once ask first; Ctrl+Z takes them back
+    the_map = session.open(report / "map_osnet_pca12.html")
+    the_map.wait_for_selector("body[data-paths=loaded]")
+    the_map.select_option("#markin", label="osnet/pca12/k4")
+    the_map.keyboard.press("b")
+    box = the_map.locator("#map").bounding_box()
+    the_map.mouse.move(box["x"] + 2, box["y"] + 2)
+    the_map.mouse.down()
+    the_map.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] - 2, steps=5)
+    the_map.mouse.up()
+    selected = int(the_map.get_attribute("body", "data-selected"))
+    assert selected > 50
+    the_map.click("#mark-bad")
+    assert f"{selected} images at once" in the_map.locator("#question").inner_text()
+    the_map.keyboard.press("Escape")
+    assert kept(the_map, "osnet/pca12/k4") is None
+    the_map.click("#mark-bad")
+    the_map.keyboard.press("y")
+    marks = yaml.safe_load(kept(the_map, "osnet/pca12/k4"))["images"]
+    assert len(marks) == selected and all(m["outlier"] for m in marks)
+    the_map.locator("#map").focus()
+    the_map.keyboard.press("Control+z")
+    assert kept(the_map, "osnet/pca12/k4") is None
+    session.check_clean()
+
+
+def test_one_working_clustering_for_the_map_and_the_outliers_page(labelled_run, session):
+    report = labelled_run[0] / "results" / "report"
+
+    def working(name):
+        page = session.open(report / name)
+        page.wait_for_selector("#markin")
+        return page, page.eval_on_selector("#markin", "s => s.options[s.selectedIndex].text")
+
+    # at first the first clustering listed under 'labels'
+    assert working("outliers.html")[1] == VDC_TEAM
+    assert working("map_osnet_pca12.html")[1] == VDC_TEAM
+    # chosen once on a clustering page (w), both pages use it, and mark in it
+    page = team_page(labelled_run, session)
+    page.keyboard.press("w")
+    assert "This is the working clustering" in page.locator("#working").inner_text()
+    assert working("map_osnet_pca12.html")[1] == OSNET_TEAM
+    outliers, name = working("outliers.html")
+    assert name == OSNET_TEAM
+    assert OSNET_TEAM in outliers.locator(".labels-state").inner_text()
+    first = outliers.locator("#flagged .tile").first
+    first.click()
+    outliers.keyboard.press("b")
+    outliers.keyboard.press("Escape")
+    path = first.get_attribute("data-path")
+    assert f"image {path}: marked bad image" in changes(outliers)
+    # chosen on the outliers page: the map follows
+    outliers.select_option("#markin", label="efficientnet-b7/pca20/k4")
+    assert working("map_osnet_pca12.html")[1] == "efficientnet-b7/pca20/k4"
+    session.check_clean()
+
+
+def test_the_image_view_gives_an_image_its_own_values(labelled_run, session):
+    page = team_page(labelled_run, session)
+    go_to(page, 1)
+    page.keyboard.press("t")
+    path = page.evaluate("document.activeElement.dataset.path")
+    page.keyboard.press("Enter")
+    page.keyboard.press("2")  # its own view
+    page.keyboard.type("front")
+    page.keyboard.press("Enter")
+    assert page.locator("#viewer").is_visible()  # Enter keeps the value, the view stays
+    page.keyboard.press("1")  # type: a closed list
+    page.keyboard.type("sedna")
+    page.keyboard.press("Enter")
+    assert "is not one of type's values" in page.locator(".viewer-marks").inner_text()
+    page.keyboard.press("Escape")  # back to the picture
+    page.keyboard.press("Escape")  # closes the view
+    assert not page.locator("#viewer").is_visible()
+    assert f"image {path}: view (empty) \u2192 \u201cfront\u201d (its own)" in changes(page)
+    document = labelfile.parse(download(page)[0].decode("utf-8"))
+    entry = next(i for i in document["images"] if i["path"] == path)
+    assert dict(entry["values"]) == {"view": "front"}
+    session.check_clean()
+
+
+def test_the_review_page_lists_the_least_sure_and_fixes_in_place(labelled_run, session):
+    workdir = labelled_run[0]
+    review = team_page(labelled_run, session, "review_osnet_pca12_k6.html")
+    review.wait_for_selector("#review-tiles .tile")
+    first = review.locator("#review-tiles .tile").first
+    first.focus()
+    path = first.get_attribute("data-path")
+    value = review.locator("#values").inner_text().split("1 ")[1].split(" \u00b7")[0]
+    review.keyboard.press("1")  # the first listed type
+    assert "fixed" in first.get_attribute("class").split()
+    assert review.evaluate("document.activeElement.dataset.path") != path  # on to the next
+    assert f"image {path}: type (empty) \u2192 \u201c{value}\u201d (its own)" in changes(review)
+    # the clustering page holds the fix (its download writes it under 'images:')
+    labelling = team_page(labelled_run, session)
+    document = labelfile.parse(download(labelling)[0].decode("utf-8"))
+    assert {"type": value} == dict(next(i for i in document["images"]
+                                        if i["path"] == path)["values"])
+    # colour: where vdc_color's clusters name it otherwise, a page at a time
+    review.keyboard.press("a")
+    review.keyboard.press("a")
+    review.keyboard.press("l")
+    assert review.locator("#attribute").input_value() == "2"
+    count = int(re.search(r"disagreements \((\d+)\)",
+                          review.locator(".listchoice").nth(1).inner_text()).group(1))
+    assert count > 0
+    caption = review.locator("#review-tiles .tile .caption").first.inner_text()
+    assert VDC_TEAM in caption
+    data = json.loads(re.search(r"DC\.page\((.*)\);", (
+        workdir / "results" / "report" / "files" / "data" / "review_osnet_pca12_k6.js"
+    ).read_text(encoding="utf-8")).group(1))
+    assert count == len(data["attributes"][2]["disagree"]["rows"])
+    session.check_clean()
+
+
+def test_u_on_a_fresh_page_goes_to_cluster_0(labelled_run, session):
+    page = team_page(labelled_run, session, UNLABELLED)
+    page.keyboard.press("u")
+    assert focused_field(page) == ["cluster-0", "type"]
+    page.keyboard.type("sedan")
+    page.keyboard.press("Escape")
+    page.keyboard.press("u")  # then the next unnamed one
+    assert focused_field(page) == ["cluster-1", "type"]
+    session.check_clean()
+
+
+def test_the_map_names_labelled_clusters_and_colours_by_confidence(labelled_run, session):
+    page = team_page(labelled_run, session, "map_osnet_pca12.html")
+    page.wait_for_selector("body[data-paths=loaded]")
+    listed = labelfile.parse((labelled_run[0] / TEAM_FILE).read_text(encoding="utf-8"))
+    one = listed["clusters"][1]["values"]
+    page.select_option("#colourby", label=OSNET_TEAM)
+    entries = page.locator("#legend .value").all_inner_texts()
+    assert "cluster 0 \u00b7 bad images" in entries
+    assert "cluster 1 \u00b7 " + " \u00b7 ".join(v for v in one.values() if v) in entries
+    # the view of an image of cluster 1 says its name too
+    page.locator("#legend .entry", has_text="cluster 1 \u00b7").click()
+    page.locator("#selected-tiles .tile").first.click()
+    assert "cluster 1 \u00b7 " in page.locator(".viewer-info").inner_text()
+    page.keyboard.press("Escape")
+    page.select_option("#colourby", label="type confidence")
+    assert set(page.locator("#legend .value").all_inner_texts()) <= {
+        ">=0.5", "0.2-0.5", "<0.2", "(unknown)"}
+    session.check_clean()
+
+
+def test_the_review_pages_help_lists_exactly_its_keys(labelled_run, session):
+    session.context.add_init_script(RECORD_KEYS)
+    review = labelled_run[0] / "results" / "report" / "review_osnet_pca12_k6.html"
+
+    def on_a_picture(page):
+        page.wait_for_selector("#review-tiles .tile")
+        page.locator("#review-tiles .tile").nth(1).focus()
+
+    listed = assert_keys_match_help(session, review, on_a_picture,
+                                    ["review", "label file", "pictures"], "#help")
+    assert {"0", "1", "b", "[", "]", "a", "l", "Ctrl+s", "Ctrl+z", "Enter"} <= listed
+    assert session.refused == [] and session.dialogs == []

@@ -94,3 +94,103 @@ def test_variant_names_round_trip(variant, name):
     assert parse_variant(name) == variant
     # the wildcard constraint of {variant} accepts every name variant_name gives
     assert re.fullmatch(VARIANT_PATTERN, name)
+
+
+# --- numbers: finite only; variant names are file names ------------------------------------
+
+@pytest.mark.parametrize("edit, key", [
+    (lambda c: c["pca"].update(osnet=[float("nan")]), "pca.osnet[0]"),
+    (lambda c: c["pca"].update(osnet=[float("inf")]), "pca.osnet[0]"),
+    (lambda c: c.update(outliers={"rate": float("nan")}), "outliers.rate"),
+    (lambda c: c.update(outliers={"tiny_cluster": float("nan")}), "outliers.tiny_cluster"),
+    (lambda c: c.update(outliers={"tiny_cluster": float("inf")}), "outliers.tiny_cluster"),
+    (lambda c: c.update(outliers={"tiny_cluster": float("-inf")}), "outliers.tiny_cluster"),
+])
+def test_nan_and_infinity_are_refused_for_every_number(shipped, edit, key):
+    config = copy.deepcopy(shipped)
+    edit(config)
+    with pytest.raises(InputError, match=rf"^my\.yaml: key '{re.escape(key)}': -?(nan|inf) is not "
+                                         r"accepted; expected a finite number$"):
+        validate_config(config, SCHEMA, "my.yaml")
+
+
+@pytest.mark.parametrize("key", ["seed", "threads", "pca_batch_rows"])
+def test_nan_is_no_integer(shipped, key):
+    with pytest.raises(InputError, match=rf"key '{key}': nan is not accepted"):
+        validate_config({**copy.deepcopy(shipped), key: float("nan")}, SCHEMA, "my.yaml")
+
+
+def test_a_tiny_fraction_is_named_without_an_exponent_or_refused(shipped):
+    assert variant_name(1e-05) == "var0.00001" and re.fullmatch(VARIANT_PATTERN, "var0.00001")
+    config = copy.deepcopy(shipped)
+    config["pca"]["osnet"] = [1e-05]
+    assert validate_config(config, SCHEMA)["pca"]["osnet"] == [1e-05]
+    config["pca"]["osnet"] = [1e-300]
+    with pytest.raises(InputError, match=r"key 'pca.osnet\[0\]': 1e-300 would be named "
+                                         r"'var0\.0000.*longer than 24 characters"):
+        validate_config(config, SCHEMA, "my.yaml")
+    # YAML reads 1e-5 (no point) as text: the line says how to write it
+    config["pca"]["osnet"] = ["1e-5"]
+    with pytest.raises(InputError, match=r"YAML reads 1e-5 as text: write it with a point and "
+                                         r"digits, e\.g\. 0\.00001$"):
+        validate_config(config, SCHEMA, "my.yaml")
+
+
+def test_model_names_that_become_file_names_are_limited(shipped):
+    config = copy.deepcopy(shipped)
+    config["descriptors"]["m" * 65] = "x.npy"
+    with pytest.raises(InputError, match=r"key 'descriptors': model name 'm{20}.*at most 64 "
+                                         r"characters"):
+        validate_config(config, SCHEMA, "my.yaml")
+
+
+# --- attribute names: one rule wherever they enter ---------------------------------------
+
+@pytest.mark.parametrize("edit, key, name", [
+    (lambda c: c.update(label_attributes=["type", "constructor"]), "label_attributes[1]",
+     "constructor"),
+    (lambda c: c.update(label_attributes=["yes"]), "label_attributes[0]", "yes"),
+    (lambda c: c.update(label_attributes=["view type"]), "label_attributes[0]", "view type"),
+    (lambda c: c.update(label_attributes=["colour_confidence"]), "label_attributes[0]",
+     "colour_confidence"),
+    (lambda c: c.update(label_values={"__proto__": ["a"]}), "label_values", "__proto__"),
+    (lambda c: c.update(label_values={"note": ["a"]}), "label_values", "note"),
+    (lambda c: c.update(labels=[{"clustering": "osnet/pca150/k10", "file": "x.yaml",
+                                 "attributes": ["colour", "1a"]}]), "labels[0].attributes[1]", "1a"),
+])
+def test_attribute_names_in_the_config_follow_the_rule(shipped, edit, key, name):
+    config = copy.deepcopy(shipped)
+    edit(config)
+    with pytest.raises(InputError, match=rf"^my\.yaml: key '{re.escape(key)}': attribute name "
+                                         rf"'{re.escape(name)}' .*\(docs/safety\.md: names\)$"):
+        validate_config(config, SCHEMA, "my.yaml")
+
+
+# --- outputs are never inputs; paths Snakemake would misread ---------------------------
+
+@pytest.mark.parametrize("path", ["results/labels/templates/osnet_pca150_k10.yaml",
+                                  "./results/x.npy", "data/../results/x.npy", "link/x.yaml",
+                                  "results"])
+def test_inputs_under_results_are_refused(tmp_path, monkeypatch, path):
+    from descluster.config import check_input_path
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "results")
+    with pytest.raises(InputError, match=rf"^c\.yaml: key 'labels\[0\]\.file': '?{re.escape(path)}'? "
+                                         r"is under results/, the folder the workflow writes .*save "
+                                         r"it as config/labels/<model>_<variant>_k<k>\.yaml$"):
+        check_input_path("labels[0].file", path, "c.yaml")
+    check_input_path("labels[0].file", "config/labels/results.yaml", "c.yaml")
+    check_input_path("descriptors.m", "results_old/x.npy", "c.yaml")
+
+
+@pytest.mark.parametrize("path, char", [("data/{model}.npy", "{"), ("a}.npy", "}"),
+                                        ("a\tb.npy", "\\t"), ("a\nb.npy", "\\n")])
+def test_paths_snakemake_would_misread_are_refused(path, char):
+    from descluster.config import check_input_path
+
+    with pytest.raises(InputError, match=rf"^c\.yaml: key 'descriptors\.m': .* holds "
+                                         rf"'{re.escape(char)}', which Snakemake reads as a wildcard"):
+        check_input_path("descriptors.m", path, "c.yaml")

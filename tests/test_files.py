@@ -2,6 +2,7 @@
 
 import os
 import pickle
+import re
 import subprocess
 import sys
 
@@ -203,3 +204,65 @@ def test_a_writer_killed_mid_write_leaves_litter_that_the_next_run_removes(tmp_p
     assert len(litter) == 1 and not target.exists()
     assert remove_stale_partials(target) == litter
     assert list(tmp_path.iterdir()) == []
+
+
+def npy_with_header(shape_text, data, descr="'<f4'"):
+    """A .npy file's bytes with a header written by hand (numpy never writes these shapes)."""
+    import struct
+
+    header = f"{{'descr': {descr}, 'fortran_order': False, 'shape': {shape_text}, }}".encode()
+    header += b" " * (118 - len(header)) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + data
+
+
+@pytest.mark.parametrize("shape, message", [
+    ("(-1, 4)", r"declares shape \(-1, 4\); dimensions must be whole numbers >= 0"),
+    ("(-4, -4)", r"declares shape \(-4, -4\); dimensions must be"),
+    ("(100000000000000000000, 4)", r"declares shape \(100000000000000000000, 4\)"),
+    ("(1000000, 1000000)", r"declares shape \(1000000, 1000000\) of float32 "
+                                      r"\(4000000000000 bytes\) but 64 bytes follow it"),
+    ("(3, 4)", r"\(48 bytes\) but 64 bytes follow it; the file is truncated or corrupt"),
+    ("(10**20, 4)", r"not a plain \.npy array \(its header: "),
+    ("(2.5, 4)", r"not a plain \.npy array \(its header: shape is not valid"),
+])
+def test_npy_headers_that_lie_about_the_shape_are_refused_in_one_line(tmp_path, shape, message):
+    path = tmp_path / "bad.npy"
+    path.write_bytes(npy_with_header(shape, bytes(64)))
+    with pytest.raises(InputError, match=r"^" + re.escape(str(path)) + ": .*" + message) as caught:
+        load_descriptor_array(path)
+    assert "\n" not in str(caught.value) and len(str(caught.value)) < 300
+    path.write_bytes(npy_with_header("(4, 4)", bytes(64)))
+    assert load_descriptor_array(path).shape == (4, 4)
+
+
+ROW_BREAKERS = ["tab\there", "new\nline", "lone\rreturn", 'quote"d', "line\u2028sep", "vt\x0bx",
+                "next\x85line", "plain"]
+
+
+@pytest.mark.parametrize("writer", ["write_table", "write_rows"])
+def test_every_tsv_row_reads_back_as_one_row(tmp_path, writer):
+    from descluster import files
+
+    frame = pd.DataFrame({"text": ROW_BREAKERS, "n": range(len(ROW_BREAKERS)),
+                          "x": np.linspace(0, 1, len(ROW_BREAKERS))})
+    path = tmp_path / "t.tsv"
+    if writer == "write_table":
+        files.write_table(frame, path)
+    else:
+        files.write_rows(frame.to_dict("records"), list(frame.columns), path)
+    back = pd.read_csv(path, sep="\t", keep_default_na=False)
+    assert back["text"].tolist() == ROW_BREAKERS and back["n"].tolist() == list(frame["n"])
+    np.testing.assert_allclose(back["x"], frame["x"], rtol=1e-5)
+    # a field that would end a row is quoted
+    raw = path.read_bytes().decode("utf-8")
+    assert '"lone\rreturn"' in raw and '"line\u2028sep"' in raw and "\tplain\t" not in raw
+
+
+def test_a_table_without_row_breakers_is_written_as_before(tmp_path):
+    from descluster import files
+
+    frame = pd.DataFrame({"a": ["x", "y"], "b": [1.5, np.nan], "c": [True, False]})
+    files.write_table(frame, tmp_path / "t.tsv")
+    assert (tmp_path / "t.tsv").read_text() == "a\tb\tc\nx\t1.5\tTrue\ny\t\tFalse\n"
+    files.write_rows(frame.to_dict("records"), list(frame.columns), tmp_path / "r.tsv")
+    assert (tmp_path / "r.tsv").read_text() == (tmp_path / "t.tsv").read_text()

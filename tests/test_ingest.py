@@ -188,7 +188,7 @@ def test_all_rows_the_same_vector(array):
 
 def test_one_differing_row_in_the_last_chunk_is_enough():
     array = np.zeros((9, 3), dtype=np.float32)
-    array[8, 2] = 1e-30
+    array[8, 2] = 1e-3
     ingest.check_descriptor_array(array, "z.npy", n_paths=9, chunk_rows=4)
 
 
@@ -242,7 +242,11 @@ def test_match_rows_reorders():
     (["b/4.jpg", "a/2.jpg", "a/2.jpg", "a/1.jpg"],
      r"row\(s\) 0, 2, 3 \(0-based; row 0 is 'b/4\.jpg' here but 'a/1\.jpg'"
      r".*it lists 'a/2\.jpg' more than once"),
-    (["a/1.jpg", None, "b/3.jpg", "b/4.jpg"], r"row\(s\) 1 \(0-based; row 1 is '' here"),
+    (["a/1.jpg", None, "b/3.jpg", "b/4.jpg"],
+     r"^d\.parquet \(its 'paths' column\): empty path on row\(s\) 1 \(0-based\)$"),
+    (["a/1.jpg", "a/2.jpg ", "b/3.jpg", "b/4.jpg"],
+     r"^d\.parquet \(its 'paths' column\): the path on row\(s\) 1 \(0-based\) starts or ends "
+     r"with a space"),
 ])
 def test_match_rows_names_the_rows_that_differ(file_paths, message):
     with pytest.raises(InputError, match=message):
@@ -278,3 +282,79 @@ def test_ingest_refuses_a_parquet_file_of_other_images(tmp_path):
         ingest_descriptors(descriptor_path=tmp_path / "d.parquet", images_parquet=tmp_path / "images.parquet",
                            out_parquet=tmp_path / "out.parquet")
     assert not (tmp_path / "out.parquet").exists()
+
+
+# --- one path, one image; one line, one row ---------------------------------------------
+
+@pytest.mark.parametrize("path, problem", [
+    (" a.jpg", "starts or ends with a space"), ("a.jpg ", "starts or ends with a space"),
+    ("a.jpg\u00a0", "starts or ends with a space"), ("\u3000a.jpg", "starts or ends with a space"),
+    ("a\tb.jpg", "holds a control character"), ("a\u2028b.jpg", "holds a control character"),
+    ("a\x85b.jpg", "holds a control character"), ("a\u202eb.jpg", "direction override"),
+])
+def test_paths_a_label_file_could_not_name_exactly_are_refused(tmp_path, path, problem):
+    csv_path = tmp_path / "paths.csv"
+    csv_path.write_text(f'paths\nok.jpg\n"{path}"\n', encoding="utf-8")
+    with pytest.raises(InputError, match=rf"paths\.csv: the path on line\(s\) 3 .*{problem}"):
+        ingest.read_paths_table(csv_path)
+
+
+def test_paths_differing_only_by_inner_spaces_are_two_images(tmp_path):
+    path = write_paths(tmp_path, ["paths", "a b.jpg", "a  b.jpg"])
+    assert ingest.read_paths_table(path)["paths"].tolist() == ["a b.jpg", "a  b.jpg"]
+
+
+@pytest.mark.parametrize("data, rows", [
+    (b"paths\na.jpg\nb.jpg\n", 2),
+    (b"paths\na.jpg\nb.jpg", 2),  # no final line end
+    (b"paths\r\na.jpg\r\nb.jpg\r\n", 2),
+    (b"\xef\xbb\xbfpaths,x\n\"a,1.jpg\",1\n\"b \"\"2\"\".jpg\",\n", 2),  # BOM, quotes, commas
+    (b"x,paths\n1,a.jpg\n2,\"b.jpg\"\n3,c.jpg\n", 3),
+])
+def test_the_row_count_before_the_run_is_the_one_ingest_reads(tmp_path, data, rows):
+    path = tmp_path / "paths.csv"
+    path.write_bytes(data)
+    assert ingest.paths_file_rows(path) == rows == len(ingest.read_paths_table(path))
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"paths\ra.jpg\rb.jpg\r", r"line 1: a carriage return \(\\r\) that does not end a \\r\\n pair"),
+    (b"paths\na.jpg\rb.jpg\n", r"line 2: a carriage return"),
+    (b"paths\na.jpg\n\nb.jpg\n", r"line 3: empty line"),
+    (b"paths\na.jpg\n\r\n", r"line 3: empty line"),
+    (b"paths\n\"a\nb.jpg\"\nc.jpg\n", r"line 2: a quoted field runs on to the next line"),
+    (b"paths,x\na.jpg,\"1\n2\"\n", r"line 2: a quoted field runs on to the next line"),
+])
+def test_files_where_a_line_is_not_a_row_are_refused_before_the_run(tmp_path, data, message):
+    path = tmp_path / "paths.csv"
+    path.write_bytes(data)
+    for read in (ingest.paths_file_rows, ingest.read_paths_table):
+        with pytest.raises(InputError, match=r"paths\.csv, " + message):
+            read(path)
+
+
+def test_a_column_named_twice_is_refused(tmp_path):
+    # pandas would rename the second one 'x.1' silently
+    path = write_paths(tmp_path, ["paths,x,x", "a.jpg,1,2"])
+    with pytest.raises(InputError, match=r"paths\.csv, line 1: column 'x' appears twice"):
+        ingest.read_paths_table(path)
+
+
+# --- numbers --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("scale", [1e-30, 1e-20, np.float32(1e-40)])
+def test_descriptors_too_small_for_float32_products_say_rescale(scale):
+    array = np.random.default_rng(0).normal(size=(20, 4)).astype(np.float32) * np.float32(scale)
+    with pytest.raises(InputError, match=r"^tiny\.npy: the largest absolute value is .*underflow "
+                                         r"float32 .*rescale the descriptors \(multiply them by a "
+                                         r"constant, e\.g\. 1e\+\d+\)$"):
+        ingest.check_descriptor_array(array, "tiny.npy", 20)
+    ingest.check_descriptor_array(array.astype(np.float64) / scale * 1e-15, "ok.npy", 20)
+
+
+def test_an_ingested_file_names_the_users_file(tmp_path):
+    np.save(tmp_path / "mine.npy", np.arange(12, dtype=np.float32).reshape(4, 3))
+    ingested_paths(tmp_path, ["a", "b", "c", "d"])
+    ingest_descriptors(descriptor_path=tmp_path / "mine.npy",
+                       images_parquet=tmp_path / "images.parquet", out_parquet=tmp_path / "m.parquet")
+    assert ingest.descriptor_source(tmp_path / "m.parquet") == str(tmp_path / "mine.npy")

@@ -110,21 +110,33 @@ def test_colourings_cover_clusterings_truth_labels_and_outliers():
     paths = [f"img{i}.jpg" for i in range(6)]
     truth = pd.DataFrame({"paths": paths, "colour": ["red", "red", "", "blue", "red", "blue"],
                           "outlier": ["none", "glare", "", "none", "night", "none"]})
-    labels = pd.DataFrame({"paths": paths, "colour": ["red"] * 3 + [""] * 3,
-                           "colour_source": ["cluster"] * 6, "colour_confidence": [1.0] * 6,
+    labels = pd.DataFrame({"row": np.arange(6), "paths": paths,
+                           "colour": ["red"] * 3 + [""] * 3,
+                           "colour_source": ["cluster"] * 6,
+                           "colour_confidence": [0.9, 0.3, 0.1, np.nan, np.nan, np.nan],
                            "labelled_outlier": [False, True, False, False, False, False]})
     outliers = pd.DataFrame({"paths": paths, "score_m_pca2": np.arange(6.0),
                              "combined_score": np.arange(6.0)[::-1],
                              "flag": [True, False, False, False, False, False]})
-    entries = map_page.colourings([("m/pca2/k3", np.array([0, 1, 2, 0, 1, 2]))], truth,
-                                  outliers, labels, "score_m_pca2")
+    entries = map_page.colourings(
+        [("m/pca2/k3", np.array([0, 1, 2, 0, 1, 2]), ["red", "", "bad images"]),
+         ("m/pca2/k2", np.array([0, 1, 1, 0, 1, 1]), None)],
+        truth, outliers, labels, "score_m_pca2")
     assert [(e["group"], e["name"]) for e in entries] == [
-        ("clustering", "m/pca2/k3"), ("ground truth", "colour"), ("ground truth", "outlier kind"),
-        ("propagated label", "colour"), ("propagated label", "labelled outlier"),
+        ("clustering", "m/pca2/k3"), ("clustering", "m/pca2/k2"), ("ground truth", "colour"),
+        ("ground truth", "outlier kind"), ("propagated label", "colour"),
+        ("propagated label", "labelled outlier"), ("label confidence", "colour confidence"),
         ("outliers", "combined score"), ("outliers", "score of m_pca2"), ("outliers", "flagged")]
-    kinds = entries[2]
+    # a labelled clustering's legend names its clusters as its label file does
+    assert entries[0]["values"] == ["0", "1", "2"]
+    assert entries[0]["names"] == ["red", "", "bad images"] and "names" not in entries[1]
+    kinds = entries[3]
     assert [kinds["values"][c] for c in site.unpack(kinds["codes"], np.uint8)] == [
         "", "glare", "", "", "night", ""]
+    bands = entries[6]  # the bands of label_accuracy.tsv, in their order; '' = no label
+    assert bands["values"] == [">=0.5", "0.2-0.5", "<0.2", ""]
+    codes = site.unpack(bands["codes"], np.uint8).tolist()
+    assert codes == [0, 1, 2, 3, 3, 3] and bands["other"] == 0
     flagged = entries[-1]
     assert flagged["values"] == ["yes", "no"] and flagged["counts"] == [1, 5]
 
@@ -151,7 +163,7 @@ def map_run(demo_run, tmp_path_factory):
     shutil.copytree(source, workdir, symlinks=True)
     pages = [f"results/report/map_{m}_{variant_name(p)}.html"
              for m in config["kmeans"] for p in config["pca"][m] if config["kmeans"][m]]
-    # build_site and draw_map again: the pages' browser storage is keyed by the run's folder, this copy
+    # build_site and draw_map again, in this copy
     run_snakemake(workdir, *pages, "results/report/index.html",
                   "--cores", "2", "--configfile", "config.yaml", "--forcerun", "build_site", "draw_map")
     return workdir, config
@@ -180,8 +192,13 @@ def test_every_model_variant_gets_a_map_with_all_images(map_run):
         assert np.array_equal(np.array(entry["values"], dtype=int)[codes], clusters)
         template = (workdir / "results" / "labels" / "templates" /
                     f"{MAP_MODEL}_{MAP_PCA}_k{k}.yaml").read_text(encoding="utf-8")
-        assert {"name": name, "page": f"{MAP_MODEL}_{MAP_PCA}_k{k}.html",
-                "file": f"{MAP_MODEL}_{MAP_PCA}_k{k}.yaml", "template": template} in data["clusterings"]
+        target = next(c for c in data["clusterings"] if c["name"] == name)
+        assert target["page"] == f"{MAP_MODEL}_{MAP_PCA}_k{k}.html"
+        assert target["file"] == f"{MAP_MODEL}_{MAP_PCA}_k{k}.yaml"
+        assert target["template"] == target["base"]["text"] == template
+    # the map marks in any clustering's label file (the working clustering)
+    assert len(data["clusterings"]) == sum(len(config["pca"][m]) * len(config["kmeans"][m])
+                                           for m in config["kmeans"])
     colour = by_name["colour"]
     codes = site.unpack(colour["codes"], np.uint8)
     assert [colour["values"][c] for c in codes] == truth["colour"].fillna("").tolist()
@@ -310,12 +327,15 @@ def test_box_selection_marks_images_in_the_clustering_pages_label_file(map_run, 
     page.mouse.up()
     n_selected = int(page.get_attribute("body", "data-selected"))
     assert n_selected > 0
-    page.select_option("#markin", label=f"{MAP_MODEL}/{MAP_PCA}/k6")
-    page.click("#mark-bad")
-    assert "marked bad" in page.text_content("#status")
     clustering = f"{MAP_MODEL}/{MAP_PCA}/k6"
-    key = f"descluster:{(workdir / 'results').resolve()}:{clustering}"
-    kept = page.evaluate("key => localStorage.getItem(key)", key)
+    page.select_option("#markin", label=clustering)  # the working clustering
+    page.click("#mark-bad")
+    if n_selected > 50:  # many images at once: the page asks first
+        page.keyboard.press("y")
+    assert "marked bad" in page.text_content("#status")
+    kept = page.evaluate("""name => {
+        const target = DC.pageData.clusterings.find(c => c.name === name);
+        return DC.store.read(target.name, target.base.hash); }""", clustering)
     document = yaml.safe_load(kept)
     assert document["clustering"] == clustering
     marked = [image["path"] for image in document["images"]]

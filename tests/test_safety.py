@@ -96,9 +96,30 @@ BASE_CONFIG = ("descriptors: {a: a.npy, b: b.npy}\nimages: {paths: paths.csv}\n"
      r"key 'outliers.neighbours': 50 must be below the number of reference images \(50"),
     (BASE_CONFIG.replace("b: b.npy}", "b: results/demo/descriptors/osnet.pickle}"),
      r"key 'descriptors.b': results/demo/descriptors/osnet.pickle is under results/demo/"),
+    # outputs are never inputs: a template filled in place would be overwritten
+    (BASE_CONFIG + "kmeans: {a: [3]}\nlabels: [{clustering: a/pca3/k3, file: "
+                   "results/labels/templates/a_pca3_k3.yaml}]\n",
+     r"key 'labels\[0\].file': 'results/labels/templates/a_pca3_k3.yaml' is under results/.*save "
+     r"it as config/labels/<model>_<variant>_k<k>\.yaml$"),
+    (BASE_CONFIG.replace("b: b.npy}", "b: \"b{x}.npy\"}"),
+     r"key 'descriptors.b': 'b\{x\}.npy' holds '\{', which Snakemake reads as a wildcard"),
+    (BASE_CONFIG.replace("a: [3]", "a: [.nan]"), r"key 'pca.a\[0\]': nan is not accepted"),
+    (BASE_CONFIG + "outliers: {rate: .inf}\n", r"key 'outliers.rate': inf is not accepted"),
+    (BASE_CONFIG.replace("a: [3]", "a: [1e-5]"), r"YAML reads 1e-5 as text"),
+    (BASE_CONFIG + "label_attributes: [type, hasOwnProperty]\n",
+     r"key 'label_attributes\[1\]': attribute name 'hasOwnProperty' is a member of every "
+     r"JavaScript object"),
+    # the paths file is counted as ingest reads it: CR-only line ends are refused, not 0 rows
+    (BASE_CONFIG.replace("paths.csv", "cr.csv"),
+     r"cr\.csv, line 1: a carriage return \(\\r\) that does not end a \\r\\n pair"),
+    (BASE_CONFIG.replace("paths.csv", "quoted.csv"),
+     r"quoted\.csv, line 2: a quoted field runs on to the next line"),
 ])
 def test_config_mistakes_stop_before_any_job_with_one_line(tmp_path, text, message):
     small_dataset(tmp_path)
+    (tmp_path / "cr.csv").write_bytes(b"paths\r" + b"".join(b"i%d.jpg\r" % i for i in range(50)))
+    # 25 images whose quoted paths hold a line break: not 50 rows, not 25 either: refused
+    (tmp_path / "quoted.csv").write_text("paths\n" + "".join(f'"i{i}\n.jpg"\n' for i in range(25)))
     path = tmp_path / "config.yaml"
     path.write_text(text)
     result = run_snakemake(tmp_path, "-n", "--configfile", "config.yaml", check=False)
@@ -106,6 +127,19 @@ def test_config_mistakes_stop_before_any_job_with_one_line(tmp_path, text, messa
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("descluster: config error: ") and len(last) < 400, last
     assert re.search(message, last), last
+
+
+def test_the_pca_fit_asks_memory_for_the_square_of_the_width(tmp_path):
+    small_dataset(tmp_path)
+    np.save(tmp_path / "a.npy", np.random.default_rng(0).normal(size=(50, 2000)).astype(np.float32))
+    run_snakemake(tmp_path, "results/ingest/a.parquet", "results/ingest/b.parquet", "--cores", "1",
+                  "--configfile", "config.yaml")
+    planned = run_snakemake(tmp_path, "results/pca/a/pca.npz", "results/pca/b/pca.npz", "-n",
+                            "--configfile", "config.yaml").stdout
+    requests = dict(re.findall(r"wildcards: model=(\w+)\n.*?mem_mb=(\d+)", planned, re.S))
+    # 1200 MB, a quarter of the input's MB, and 56 bytes per d^2 (d = 2000 and 4)
+    assert int(requests["a"]) == int(1200 + 56 * 2000 ** 2 / 2 ** 20 + 0.25 * 0.4)
+    assert int(requests["b"]) == 1200
 
 
 def test_a_paths_file_with_a_column_the_workflow_adds_is_a_config_error(tmp_path):

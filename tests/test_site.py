@@ -4,6 +4,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,10 @@ from PIL import Image
 
 from conftest import front_decode
 from descluster import site
+from descluster.steps.validate import VALIDATION_COLUMNS, recommend_clusterings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import review_gain  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("snakemake_available")
 
@@ -63,9 +68,14 @@ def test_cards_show_every_cluster(demo_run):
     assert len(cards) == 6 and (cards["placeholders"] == 0).all()
     assert 'src="files/data/osnet_pca12_k6.js"' in page
     data = read_data(report / "files" / "data" / "osnet_pca12_k6.js")
-    assert data["clustering"] == "osnet/pca12/k6" and data["file"] == "osnet_pca12_k6.yaml"
-    assert data["template"] == (workdir / "results" / "labels" / "templates"
-                                / "osnet_pca12_k6.yaml").read_text(encoding="utf-8")
+    template = (workdir / "results" / "labels" / "templates" / "osnet_pca12_k6.yaml")
+    target = data["target"]  # no label file listed: the page starts from the template
+    assert data["clustering"] == target["name"] == "osnet/pca12/k6"
+    assert target["file"] == "osnet_pca12_k6.yaml"
+    assert target["template"] == target["base"]["text"] == template.read_text(encoding="utf-8")
+    assert target["base"]["source"] == "results/labels/templates/osnet_pca12_k6.yaml"
+    assert target["base"]["hash"] == site.text_hash(template.read_text(encoding="utf-8"))
+    assert not target["base"]["listed"] and "run" not in data  # not keyed by the folder
     assert [c["id"] for c in data["clusters"]] == list(range(6))
     for cluster in data["clusters"]:
         assert f'href="#cluster-{cluster["id"]}"' in page  # the table of clusters
@@ -186,6 +196,64 @@ def test_index_without_ground_truth_shows_the_suggestion_and_the_clusterings(tmp
     assert "optimum at the edge: widen k_range" in page
     assert '<a href="m_pca4_k3.html">m/pca4/k3</a>' in page
     assert "Purity is" not in page
+
+
+def validation_rows(rows):
+    """A validation.tsv of (model, pca, k, attribute, purity, ari) rows."""
+    frame = pd.DataFrame(rows, columns=["model", "pca", "k", "attribute", "purity", "ari"])
+    return frame.assign(n_components=4, n_labelled=100, nmi=0.5, v_measure=0.5)[
+        VALIDATION_COLUMNS]
+
+
+def test_one_recommendation_per_attribute_fewest_clusters_within_the_tolerance():
+    validation = validation_rows([
+        ("osnet", "pca150", 50, "type", 0.95, 0.40), ("osnet", "pca150", 40, "type", 0.94, 0.45),
+        ("osnet", "pca150", 10, "type", 0.90, 0.60), ("vdc_type", "pca20", 8, "type", 0.935, 0.7),
+        ("vdc_color", "pca4", 8, "colour", 0.93, 0.5), ("osnet", "pca150", 50, "colour", 0.80, 0.3)])
+    rows = recommend_clusterings(validation).set_index("attribute")
+    # type: the best purity is k50's 95 %; within 2 points, vdc_type's k8 has the fewest clusters
+    assert rows.loc["type", "clustering"] == "vdc_type/pca20/k8"
+    assert rows.loc["type", "best_clustering"] == "osnet/pca150/k50"
+    assert "8 clusters to name for 93.5% purity" in rows.loc["type", "trade_off"]
+    assert "6.2x the naming" in rows.loc["type", "trade_off"]
+    assert rows.loc["colour", "clustering"] == rows.loc["colour", "best_clustering"]
+    assert list(rows.index) == ["type", "colour"]
+
+
+def test_the_index_shows_the_one_recommendation_label_fields_first(tmp_path):
+    validation = validation_rows([("m", "pca4", 3, "camera", 0.2, 0.1),
+                                  ("m", "pca4", 3, "type", 0.9, 0.5),
+                                  ("m", "pca4", 6, "type", 0.91, 0.4)])
+    clusterings = pd.DataFrame({"clustering": ["m/pca4/k3", "m/pca4/k6"], "model": ["m", "m"],
+                                "pca": ["pca4"] * 2, "k": [3, 6], "smallest_share": [0.2] * 2,
+                                "largest_share": [0.5] * 2})
+    tables = {"models": {"m": pd.DataFrame({"model": ["m"]})}, "validation": validation,
+              "recommended": recommend_clusterings(validation),
+              "suggested": pd.DataFrame({"model": ["m"], "pca": ["pca4"], "suggested_k": [6]})}
+    figures = {"pca": {"m": tmp_path / "p.png"}, "kscan": {"m": tmp_path / "k.png"},
+               "agreement": tmp_path / "a.png"}
+    page = site.index_page(["m"], clusterings, tables, figures, tmp_path,
+                           label_fields=["type", "view", "colour"], reviews=["m/pca4/k3"])
+    which = page[page.index('id="which"'):page.index("</table>", page.index('id="which"'))]
+    assert which.index(">type<") < which.index(">camera<")  # the label fields first
+    assert '<a href="m_pca4_k3.html">m/pca4/k3</a>' in which
+    assert "no (ground truth only)" in which
+    assert "No ground truth for view, colour" in page
+    assert "The k-scan's suggestion" not in page  # no second advice beside it
+    assert '<a href="review_m_pca4_k3.html">m/pca4/k3</a>' in page
+
+
+def test_the_review_benchmark_finds_the_wrong_labels_first():
+    rng = np.random.default_rng(0)
+    centres = np.array([[0, 0], [4, 0], [0, 4], [4, 4]], dtype=np.float32)
+    truth_of_blob = np.array(["a", "a", "b", "b"], dtype=object)
+    blob = rng.integers(0, 4, size=2000)
+    Z = (centres[blob] + rng.normal(0, 1.2, size=(2000, 2))).astype(np.float32)
+    truth = truth_of_blob[blob]
+    k, cluster, centroids = next(review_gain.clusterings(Z, [4]))
+    row = review_gain.review_gain(Z, cluster, centroids, truth, "colour", 0.02)
+    assert row["n_fixed"] == 40 and 0 < row["accuracy"] < 1
+    assert row["review_gain"] >= 3 * row["random_gain"] and row["review_gain"] <= row["ceiling"]
 
 
 def test_assets_ship_with_the_package_and_name_no_url(tmp_path):

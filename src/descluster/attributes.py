@@ -5,6 +5,7 @@ import logging
 import numpy as np
 
 from descluster.errors import InputError
+from descluster.names import check_name
 from descluster.yamlfile import shorten
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,9 @@ def align_attributes(image_paths, files, veriwild_columns):
             table = table.drop(columns=["path_original"])
             on, mine = "paths", aligned[["paths"]]
         columns = [c for c in table.columns if c != on]
+        for column in columns:
+            if column not in NOT_ATTRIBUTES:
+                check_name(column, f"{path}, line 1 (the header)" if fmt == "csv" else str(path))
         for column in columns:
             if column in owner:
                 raise InputError(f"{path}: column {column!r} is also in {owner[column]}; "

@@ -365,6 +365,34 @@ def load_pickled_array(path):
     raise InputError(f"{path}: the pickle holds a {what}, expected a numpy array")
 
 
+def _check_npy_header(path):
+    """Refuse a .npy file whose header declares a shape its data does not fill: negative or
+    absurd dimensions, or more (or fewer) bytes than follow the header."""
+    size = os.path.getsize(path)
+    try:
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                           (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            if read_header is None:
+                raise ValueError(f"format version {version}")
+            shape, _, dtype = read_header(handle, max_header_size=10_000)
+            offset = handle.tell()
+    except (ValueError, OverflowError, SyntaxError, TypeError) as exc:
+        raise InputError(f"{path}: not a plain .npy array (its header: {shorten(exc)})") from None
+    if dtype.hasobject:
+        raise InputError(f"{path}: not a plain .npy array (dtype {dtype} holds Python objects, "
+                         "which are never unpickled)")
+    if not all(isinstance(n, int) and 0 <= n < 2 ** 63 for n in shape):
+        raise InputError(f"{path}: the .npy header declares shape {shorten(shape)}; dimensions "
+                         "must be whole numbers >= 0")
+    claimed = math.prod(shape) * dtype.itemsize
+    if claimed != size - offset:
+        raise InputError(f"{path}: the .npy header declares shape {shorten(shape)} of {dtype} "
+                         f"({claimed} bytes) but {size - offset} bytes follow it; the file is "
+                         "truncated or corrupt")
+
+
 def load_descriptor_array(path):
     """Load an n x d descriptor array from .pickle/.pkl, .npy or .parquet.
 
@@ -390,10 +418,11 @@ def load_descriptor_array(path):
     if suffix in (".pickle", ".pkl"):
         return load_pickled_array(path)
     if suffix == ".npy":
+        _check_npy_header(path)
         try:
             return np.load(path, mmap_mode="r", allow_pickle=False)
-        except ValueError as exc:
-            raise InputError(f"{path}: not a plain .npy array ({exc})") from None
+        except (ValueError, OverflowError) as exc:
+            raise InputError(f"{path}: not a plain .npy array ({shorten(exc)})") from None
     if suffix == ".parquet":
         return parquetfile.load_array(path)
     raise InputError(
@@ -498,16 +527,30 @@ def atomic_output(path):
             tmp.unlink()
 
 
-def _format_cell(value):
+def _format_cell(value, sep="\t"):
+    if value is None:
+        return ""
     if isinstance(value, float):
         return "%.6g" % value if value == value else ""  # NaN as an empty cell, as pandas writes it
-    return str(value)
+    return _quoted(str(value), sep)
 
 
-def write_rows(rows, columns, path):
+# what ends a row for some reader: pandas quotes tab, \n and '"' itself, but not a lone \r
+# (which its own reader takes for a line end) nor the breaks str.splitlines knows
+_BREAKS_ROW = re.compile(r'[\t\n\r"\x0b\x0c\x1c-\x1e\x85\u2028\u2029]')
+_PANDAS_MISSES = re.compile(r"[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
+def _quoted(text, sep="\t"):
+    """A field: double-quoted (quotes doubled) when it holds the separator or what would
+    break a row."""
+    return '"' + text.replace('"', '""') + '"' if sep in text or _BREAKS_ROW.search(text) else text
+
+
+def write_rows(rows, columns, path, sep="\t"):
     """Write dict rows as TSV with the formatting of :func:`write_table`, without pandas."""
-    lines = ["\t".join(columns)]
-    lines += ["\t".join(_format_cell(row[c]) for c in columns) for row in rows]
+    lines = [sep.join(_quoted(str(c), sep) for c in columns)]
+    lines += [sep.join(_format_cell(row[c], sep) for c in columns) for row in rows]
     write_text_atomic(path, "\n".join(lines) + "\n")
 
 
@@ -537,7 +580,17 @@ def write_text_atomic(path, text):
 
 
 def write_table(frame, path, sep="\t"):
-    """Write a DataFrame as a delimited text table (TSV by default), atomically, floats to 6 digits."""
+    """Write a DataFrame as a delimited text table (TSV by default), atomically, floats to 6 digits.
+
+    A field holding the separator, a line break or a quote is double-quoted, so every row
+    stays one line: pandas quotes the separator, ``\\n`` and quotes itself; a table with any
+    other line break (a lone ``\\r``, U+2028...) is written by :func:`write_rows`.
+    """
+    texts = [frame[c] for c in frame.columns if frame[c].dtype.kind not in "biufcmM"]
+    if any(_PANDAS_MISSES.search(str(c)) for c in frame.columns) or any(
+            text.astype(str).str.contains(_PANDAS_MISSES).any() for text in texts):
+        write_rows(frame.to_dict("records"), list(frame.columns), path, sep)
+        return
     buffer = io.StringIO()
     frame.to_csv(buffer, sep=sep, index=False, float_format="%.6g", lineterminator="\n")
     write_text_atomic(path, buffer.getvalue())

@@ -8,13 +8,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from descluster.errors import InputError
-from descluster.errors import shorten
+from descluster import labelfile
+from descluster.errors import InputError, shorten
 from descluster.files import atomic_output
+from descluster.labelfile import normalise_path  # the one spelling rule (label files too)
 
 log = logging.getLogger(__name__)
 
 VECTOR_COLUMN = "vector"
+SOURCE_KEY = "descluster.source"  # Parquet metadata: the user's descriptor file
 _ROW_GROUP_ROWS = 32768
 _MAX_LISTED = 5
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -28,18 +30,6 @@ def _list_rows(rows):
     return f"{shown}{more}"
 
 
-def normalise_path(path):
-    """One spelling per file: forward slashes, no empty or '.' parts.
-
-    ``a\\b.jpg``, ``a\\\\b.jpg``, ``.\\a\\b.jpg`` and ``a//b.jpg`` all become ``a/b.jpg``;
-    a leading '/' and '..' parts are kept (such paths are never opened, see
-    :func:`descluster.gallery.image_file`).
-    """
-    unified = path.replace("\\", "/")
-    parts = [part for part in unified.split("/") if part not in ("", ".")]
-    return ("/" if unified.startswith("/") else "") + "/".join(parts)
-
-
 def _first_non_utf8_line(path):
     with open(path, "rb") as handle:
         for number, line in enumerate(handle, start=1):
@@ -50,13 +40,97 @@ def _first_non_utf8_line(path):
     return None
 
 
+def paths_file_rows(path, source_label="images.paths"):
+    """Rows of a paths CSV (lines after the header), for the config check and for ingest alike.
+
+    One line is one row: a file where that does not hold is refused here, so the count
+    the config is checked against is the count ingest reads. Refused: line ends other than
+    ``\n`` and ``\r\n`` (a lone ``\r``), empty lines, and a quoted field that runs on to
+    the next line (an image path holds no line break).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    InputError
+        ``<path>, line N: ...``, or ``<path>: ...`` for a missing or empty file.
+    """
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        raise InputError(f"{path}: {source_label} file not found") from None
+    if not data.strip():
+        raise InputError(f"{path}: file is empty; expected a CSV with a 'paths' column")
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    if data.count(b"\r") != data.count(b"\r\n"):
+        number = data[:_lone_cr(data)].count(b"\n") + 1
+        raise InputError(f"{path}, line {number}: a carriage return (\\r) that does not end a "
+                         "\\r\\n pair; lines end in \\n or \\r\\n")
+    quoted = b'"' in data
+    for number, line in enumerate(lines, start=1):
+        if line in (b"", b"\r"):
+            raise InputError(f"{path}, line {number}: empty line; every line after the header "
+                             "names one image")
+        if quoted and line.count(b'"') % 2:
+            raise InputError(f"{path}, line {number}: a quoted field runs on to the next line "
+                             "(or its quotes are unbalanced); an image path holds no line break")
+    return len(lines) - 1
+
+
+def _lone_cr(data):
+    """Byte offset of the first \\r not followed by \\n."""
+    at = data.find(b"\r")
+    while data[at + 1:at + 2] == b"\n":
+        at = data.find(b"\r", at + 1)
+    return at
+
+
+def check_paths(paths, source, first_line=2, what="line"):
+    """Refuse image paths a label file could not name exactly: empty, with outer spaces,
+    or holding a character label files refuse (control characters, line and paragraph
+    separators, direction overrides; :mod:`descluster.labelfile`).
+
+    Parameters
+    ----------
+    paths : pandas Series of str
+        As written, in row order.
+    source : str
+        File name for error messages.
+    first_line : int
+        Line (or row) number of the first path.
+    what : str
+        What a position is called in messages ('line', 'row').
+    """
+    rules = labelfile.rules()
+    empty = np.flatnonzero((paths.map(labelfile.normalise_path) == "").to_numpy())
+    if empty.size:
+        raise InputError(f"{source}: empty path on {what}(s) {_list_rows(empty + first_line)}"
+                         + (" (0-based)" if first_line == 0 else ""))
+    for pattern, problem in (
+            (rules.forbidden, "holds a control character, a line or paragraph separator or a "
+                              "direction override"),
+            (rules.edgeSpace, "starts or ends with a space; one path, one image: paths are "
+                              "taken exactly as written")):
+        bad = np.flatnonzero(paths.str.contains(pattern.pattern, regex=True).to_numpy())
+        if bad.size:
+            raise InputError(f"{source}: the path on {what}(s) {_list_rows(bad + first_line)}"
+                             f"{' (0-based)' if first_line == 0 else ''} {problem} (e.g. "
+                             f"{shorten(repr(paths.iloc[bad[0]]))})")
+
+
 def read_paths_table(path, source_label="images.paths"):
     """Read and check a CSV whose column 'paths' names one image per row.
 
     Parameters
     ----------
     path : str or Path
-        UTF-8 CSV with a column ``paths`` (other columns are kept).
+        UTF-8 CSV with a column ``paths`` (other columns are kept), one row per line
+        (:func:`paths_file_rows`).
 
     Returns
     -------
@@ -65,30 +139,33 @@ def read_paths_table(path, source_label="images.paths"):
         then the file's other columns as strings (missing values as empty strings).
         Line numbers in errors count the header as line 1.
     """
+    n_rows = paths_file_rows(path, source_label)
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8",
-                            encoding_errors="strict")
-    except FileNotFoundError:
-        raise InputError(f"{path}: {source_label} file not found") from None
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                          encoding_errors="strict", header=None, skip_blank_lines=False)
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text (first bad byte on line "
                          f"{_first_non_utf8_line(path)}); save the file as UTF-8") from None
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{path}: file is empty; expected a CSV with a 'paths' column") from None
     except pd.errors.ParserError as exc:
-        raise InputError(f"{path}: not a readable CSV ({exc})") from None
+        raise InputError(f"{path}: not a readable CSV ({shorten(str(exc))})") from None
+    header = raw.iloc[0].fillna("").tolist()
+    frame = raw.iloc[1:].fillna("").reset_index(drop=True)
+    repeated = next((name for i, name in enumerate(header) if name in header[:i]), None)
+    if repeated is not None:
+        raise InputError(f"{path}, line 1: column {shorten(repr(repeated))} appears twice")
+    frame.columns = header
     if "paths" not in frame.columns:
         raise InputError(
-            f"{path}: no column 'paths' (found {list(frame.columns)[:5]}); "
-            "expected a header line 'paths'"
+            f"{path}: no column 'paths' (found {header[:5]}); expected a header line 'paths'"
         )
     if len(frame) == 0:
         raise InputError(f"{path}: no rows under the 'paths' header")
+    if len(frame) != n_rows:  # cannot happen for a file paths_file_rows passed; checked anyway
+        raise InputError(f"{path}: read as {len(frame)} rows but it has {n_rows} lines after "
+                         "the header; write one image per line")
     original = frame["paths"]
+    check_paths(original, path)
     normalised = original.map(normalise_path)
-    empty = np.flatnonzero(normalised.str.strip() == "")  # '.' and './' too
-    if empty.size:
-        raise InputError(f"{path}: empty path on line(s) {_list_rows(empty + 2)}")
     duplicated = np.flatnonzero(normalised.duplicated(keep=False).to_numpy())
     if duplicated.size:
         raise InputError(
@@ -111,6 +188,16 @@ def value_limit(n_cols):
     return math.sqrt(_FLOAT32_MAX / n_cols) / 4
 
 
+# Below this largest value, products of two values fall short of float32's smallest normal
+# number (1.2e-38) by a margin: the covariance PCA would sum zeros and subnormals.
+SMALLEST_SCALE = 1e-16
+
+
+def rescale_factor(scale):
+    """A power of ten that brings values of magnitude ``scale`` to about 1."""
+    return 10.0 ** -math.floor(math.log10(scale))
+
+
 def check_descriptor_array(array, source, n_paths, chunk_rows=65536):
     """Check an n x d descriptor array before it is converted.
 
@@ -126,7 +213,8 @@ def check_descriptor_array(array, source, n_paths, chunk_rows=65536):
         Rows of the paths file: the array must have exactly this many rows.
 
     Raises InputError naming the rows that hold NaN or inf, values whose squares overflow
-    float32 (beyond :func:`value_limit`), or when every row is the same vector.
+    float32 (beyond :func:`value_limit`), when every value is below :data:`SMALLEST_SCALE`
+    (their products underflow float32: rescale), or when every row is the same vector.
     """
     if array.ndim != 2:
         raise InputError(
@@ -148,7 +236,7 @@ def check_descriptor_array(array, source, n_paths, chunk_rows=65536):
             "row i of every descriptor file must describe image i"
         )
     limit = value_limit(n_cols)
-    non_finite, too_large = [], []
+    non_finite, too_large, largest = [], [], 0.0
     first = array[0].copy()
     varies = False
     for start in range(0, n_rows, chunk_rows):
@@ -161,7 +249,9 @@ def check_descriptor_array(array, source, n_paths, chunk_rows=65536):
                 chunk = np.asarray(chunk, dtype=np.float32)
             non_finite.append(np.flatnonzero(~np.isfinite(chunk).all(axis=1)) + start)
         with np.errstate(invalid="ignore"):  # NaN rows are reported above
-            large = (chunk.max(axis=1) > limit) | (chunk.min(axis=1) < -limit)
+            highest, lowest = chunk.max(axis=1), chunk.min(axis=1)
+            large = (highest > limit) | (lowest < -limit)
+            largest = max(largest, float(np.nanmax(np.maximum(np.abs(highest), np.abs(lowest)))))
         too_large.append(np.flatnonzero(large) + start)
     non_finite = np.concatenate(non_finite) if non_finite else []
     too_large = np.concatenate(too_large) if too_large else []
@@ -176,6 +266,11 @@ def check_descriptor_array(array, source, n_paths, chunk_rows=65536):
             f"with {n_cols} columns their squared distances overflow float32; scale the "
             "descriptors down"
         )
+    if array.dtype.kind == "f" and 0 < largest < SMALLEST_SCALE:
+        raise InputError(
+            f"{source}: the largest absolute value is {largest:.3g}: so small that the products "
+            f"PCA sums underflow float32 (below {SMALLEST_SCALE:g}); rescale the descriptors "
+            f"(multiply them by a constant, e.g. {rescale_factor(largest):g})")
     if not varies:
         raise InputError(
             f"{source}: all {n_rows} rows are the same vector (e.g. all zeros); PCA and "
@@ -205,7 +300,9 @@ def match_rows(file_paths, paths, source):
     """
     if file_paths is None:
         return None
-    mine = pd.Series(file_paths, dtype=object).fillna("").map(normalise_path)
+    written = pd.Series(file_paths, dtype=object).fillna("")
+    check_paths(written, f"{source} (its 'paths' column)", first_line=0, what="row")
+    mine = written.map(normalise_path)
     expected = pd.Series(paths, dtype=object).reset_index(drop=True)
     differ = np.flatnonzero(mine.to_numpy() != expected.to_numpy())
     if differ.size == 0:
@@ -229,7 +326,8 @@ def match_rows(file_paths, paths, source):
     )
 
 
-def write_descriptor_parquet(array, paths, out_path, chunk_rows=_ROW_GROUP_ROWS, row_order=None):
+def write_descriptor_parquet(array, paths, out_path, chunk_rows=_ROW_GROUP_ROWS, row_order=None,
+                             source=None):
     """Write descriptors as Parquet: ``paths`` (string) and ``vector`` (fixed-size list of float32).
 
     Parameters
@@ -241,10 +339,14 @@ def write_descriptor_parquet(array, paths, out_path, chunk_rows=_ROW_GROUP_ROWS,
         Normalised image paths.
     row_order : ndarray of int of shape (n,), optional
         Row ``row_order[i]`` of ``array`` is written as row i (see :func:`match_rows`).
+    source : str, optional
+        The user's descriptor file, kept in the file's metadata: later steps name it in
+        their errors (:func:`descriptor_source`).
     """
     n_rows, n_cols = array.shape
     schema = pa.schema([("paths", pa.string()),
-                        (VECTOR_COLUMN, pa.list_(pa.float32(), n_cols))])
+                        (VECTOR_COLUMN, pa.list_(pa.float32(), n_cols))],
+                       metadata={SOURCE_KEY: str(source or "")})
     paths = pa.array(list(paths), type=pa.string())
     with atomic_output(out_path) as tmp:
         with pq.ParquetWriter(tmp, schema, compression={"paths": "zstd", VECTOR_COLUMN: "none"},
@@ -256,6 +358,13 @@ def write_descriptor_parquet(array, paths, out_path, chunk_rows=_ROW_GROUP_ROWS,
                 vectors = pa.FixedSizeListArray.from_arrays(pa.array(chunk.ravel()), n_cols)
                 writer.write_table(pa.table([paths[start:start + len(chunk)], vectors], schema=schema))
                 log.info("ingest: wrote rows %d-%d of %d", start, start + len(chunk) - 1, n_rows)
+
+
+def descriptor_source(parquet_path):
+    """The user's descriptor file an ingested file was made from (for error messages), or
+    the ingested file itself when its metadata does not say."""
+    metadata = pq.read_schema(parquet_path).metadata or {}
+    return metadata.get(SOURCE_KEY.encode(), b"").decode("utf-8", "replace") or str(parquet_path)
 
 
 def descriptor_shape(parquet_path):

@@ -1,20 +1,20 @@
-"""Cluster labels: templates to fill in, label files checked line by line, propagation to images."""
-
-import json
+"""Cluster labels: templates to fill in, label files read by their one grammar
+(:mod:`descluster.labelfile`) and checked against the run, propagation to images."""
 
 import numpy as np
-import yaml
 
+from descluster import labelfile
 from descluster.errors import InputError
-from descluster.yamlfile import StrictLoader, load_yaml, shorten
+from descluster.names import grammar
+from descluster.yamlfile import shorten
 
 # keys with a meaning of their own in a cluster entry and in an image entry
 CLUSTER_KEYS = ("cluster", "size", "note", "mixed", "outlier")
 IMAGE_KEYS = ("path", "note", "outlier", "not_cluster")
-# names of columns the workflow writes: an attribute named so would be misread
-_WORKFLOW_COLUMNS = ("paths", "path", "row", "distance", "cluster", "labelled_outlier",
-                     "outlier_score", "outlier_flag", "not_cluster")
-_WORKFLOW_SUFFIXES = ("_source", "_confidence")
+# names no attribute may have (descluster.names: the keys above, the columns the workflow
+# writes and their suffixes)
+_WORKFLOW_COLUMNS = tuple(grammar()["name"]["reserved"])
+_WORKFLOW_SUFFIXES = tuple(grammar()["name"]["reservedSuffixes"])
 TOP_KEYS = ("clustering", "clusters", "images")
 
 
@@ -30,97 +30,23 @@ def parse_clustering_id(name):
     return model, variant, int(k.removeprefix("k"))
 
 
-def _text(value):
-    """A string as the label file writes it: double-quoted, JSON escapes (valid YAML)."""
-    return json.dumps(value, ensure_ascii=False)
-
-
 def template(model, variant, k, sizes, attributes):
-    """YAML text of a label template for one clustering (the browser writes the same format).
+    """Text of the label template of one clustering (:func:`descluster.labelfile.serialize`:
+    the pages write the same format): every cluster with empty values.
 
     Parameters
     ----------
     sizes : DataFrame
-        ``sizes.tsv`` of the clustering (cluster, size, share, ...).
+        ``sizes.tsv`` of the clustering (cluster, size, ...).
     attributes : list of str
         The attribute fields of every cluster, in order.
     """
-    name = clustering_id(model, variant, k)
-    lines = [
-        f"# Labels for clustering {name}. Label it in the browser",
-        f"# (results/report/{model}_{variant}_k{k}.html) or fill in this file by hand; save it in",
-        '# config/labels/ and list it under \'labels\' in the config. "" = unknown.',
-        "# mixed: true = the cluster cannot be named as a whole; outlier: true = a cluster of",
-        "# bad images. Entries under 'images' are for single images and win over their cluster's.",
-        f"clustering: {name}",
-        "clusters:",
-    ]
-    for cluster, size, share in sizes[["cluster", "size", "share"]].itertuples(index=False):
-        lines.append(f"  - cluster: {cluster}  # {share:.1%} of the images")
-        lines.append(f"    size: {size}")
-        lines += [f"    {field}: {_text('')}" for field in (*attributes, "note")]
-        lines += ["    mixed: false", "    outlier: false"]
-    lines.append("images: []")
-    return "\n".join(lines) + "\n"
-
-
-class _LineLoader(StrictLoader):
-    """StrictLoader that records, for every mapping, its line ('__line__') and for each key
-    its value's line and, for unquoted scalars, the text as written ('__plain__')."""
-
-    def construct_mapping(self, node, deep=False):
-        mapping = super().construct_mapping(node, deep=deep)
-        plain, lines = {}, {}
-        for key_node, value_node in node.value:
-            key = self.construct_object(key_node)
-            lines[key] = value_node.start_mark.line + 1
-            if isinstance(value_node, yaml.ScalarNode) and value_node.style is None:
-                plain[key] = value_node.value
-        mapping["__line__"] = node.start_mark.line + 1
-        mapping["__lines__"] = lines
-        mapping["__plain__"] = plain
-        return mapping
-
-
-def _strip_meta(entry):
-    return {key: value for key, value in entry.items() if not str(key).startswith("__")}
-
-
-def _attribute_value(path, entry, attribute, allowed):
-    """The text of an attribute in an entry ('' = unknown), checked."""
-    line = entry["__lines__"].get(attribute, entry["__line__"])
-    value = entry[attribute]
-    if isinstance(value, str) or value is None:
-        text = "" if value is None else value.strip()
-    elif isinstance(value, (bool, int, float)):
-        written = entry["__plain__"].get(attribute, str(value))
-        raise InputError(
-            f"{path}, line {line}: '{attribute}: {shorten(written)[1:-1]}' is read by YAML as "
-            f"{type(value).__name__} {shorten(value)}, not text; write it in quotes: "
-            f"{attribute}: \"{shorten(written)[1:-1]}\"")
-    else:
-        raise InputError(f"{path}, line {line}: '{attribute}' must be text, got {shorten(value)}")
-    if text and allowed and attribute in allowed and text not in allowed[attribute]:
-        raise InputError(f"{path}, line {line}: {attribute} {shorten(text)} is not one of the "
-                         f"allowed values (label_values.{attribute}): "
-                         f"{shorten(', '.join(allowed[attribute]), 300)[1:-1]}")
-    return text
-
-
-def _check_attribute_name(path, entry, attribute):
-    name = str(attribute)
-    if name in _WORKFLOW_COLUMNS or name.endswith(_WORKFLOW_SUFFIXES):
-        line = entry["__lines__"].get(attribute, entry["__line__"])
-        raise InputError(f"{path}, line {line}: {shorten(name)} is the name of a column the "
-                         "workflow writes; name the attribute otherwise")
-
-
-def _flag(path, entry, key):
-    value = entry.get(key, False)
-    if not isinstance(value, bool):
-        line = entry["__lines__"].get(key, entry["__line__"])
-        raise InputError(f"{path}, line {line}: '{key}' must be true or false, got {shorten(value)}")
-    return value
+    clusters = [{"id": int(cluster), "size": int(size), "values": {}, "note": "",
+                 "mixed": False, "outlier": False}
+                for cluster, size in sizes[["cluster", "size"]].itertuples(index=False)]
+    return labelfile.serialize({"clustering": clustering_id(model, variant, k),
+                                "attributes": list(attributes), "clusters": clusters,
+                                "images": []})
 
 
 class LabelFile:
@@ -133,12 +59,20 @@ class LabelFile:
     outlier_clusters : set of int
         Clusters marked ``outlier: true``.
     images : list of dict
-        Per-image entries in file order: ``path`` (normalised), ``outlier`` and
+        Per-image entries in file order: ``path`` (normalised), ``line``, ``outlier`` and
         ``not_cluster`` (bool), ``values`` (attribute -> non-empty value).
     """
 
     def __init__(self, values, outlier_clusters, images):
         self.values, self.outlier_clusters, self.images = values, outlier_clusters, images
+
+
+def _allowed_value(path, line, attribute, text, allowed):
+    if text and allowed and attribute in allowed and text not in allowed[attribute]:
+        raise InputError(f"{path}, line {line}: {attribute} {shorten(text)} is not one of the "
+                         f"allowed values (label_values.{attribute}): "
+                         f"{shorten(', '.join(allowed[attribute]), 300)[1:-1]}")
+    return text
 
 
 def read_label_file(path, expected_clustering, k, attributes=None, allowed=None):
@@ -163,82 +97,51 @@ def read_label_file(path, expected_clustering, k, attributes=None, allowed=None)
     Raises
     ------
     InputError
-        ``<path>, line N: <problem>`` for anything that could be misread.
+        ``<path>, line N: <problem>``: outside the grammar (:func:`descluster.labelfile.parse`),
+        for another clustering, a cluster beyond k, a value outside ``label_values``, or
+        a cluster marked mixed that names a value.
     """
-    from descluster.ingest import normalise_path
-
-    document = load_yaml(path, loader=_LineLoader)
-    if not isinstance(document, dict) or not isinstance(document.get("clusters"), list):
-        raise InputError(f"{path}: expected a mapping with 'clustering' and a list 'clusters'")
-    unknown = [key for key in _strip_meta(document) if key not in TOP_KEYS]
-    if unknown:
-        raise InputError(f"{path}, line {document['__lines__'][unknown[0]]}: unknown key "
-                         f"{shorten(unknown[0])}; expected {', '.join(TOP_KEYS)}")
-    if document.get("clustering") != expected_clustering:
-        raise InputError(
-            f"{path}, line {document['__line__']}: the file is for clustering "
-            f"{shorten(document.get('clustering'))}, but the config lists it for {expected_clustering!r}"
-        )
+    doc = labelfile.parse(labelfile.read_text(path), path, expected=expected_clustering)
     wanted = (lambda name: name in attributes) if attributes else (lambda name: True)
-    values, outlier_clusters, seen = {}, set(), {}
-    for entry in document["clusters"]:
-        if not isinstance(entry, dict):
-            raise InputError(f"{path}: every item of 'clusters' must be a mapping, got {shorten(entry)}")
-        line = entry["__line__"]
-        cluster = entry.get("cluster")
-        if isinstance(cluster, bool) or not isinstance(cluster, int) or not 0 <= cluster < k:
-            raise InputError(f"{path}, line {line}: cluster {shorten(cluster)} does not exist in "
-                             f"{expected_clustering} (clusters 0 to {k - 1})")
-        if cluster in seen:
-            raise InputError(f"{path}, line {line}: cluster {cluster} is labelled twice "
-                             f"(first on line {seen[cluster]})")
-        seen[cluster] = line
-        mixed = _flag(path, entry, "mixed")
-        if _flag(path, entry, "outlier"):
-            outlier_clusters.add(cluster)
-        for attribute in _strip_meta(entry):
-            if attribute in CLUSTER_KEYS:
-                continue
-            _check_attribute_name(path, entry, attribute)
-            text = _attribute_value(path, entry, attribute, allowed)
-            if text and mixed:
+    values, outlier_clusters = {}, set()
+    for cluster in doc["clusters"]:
+        if cluster["id"] >= k:
+            raise InputError(f"{path}, line {cluster['line']}: cluster {cluster['id']} does not "
+                             f"exist in {expected_clustering} (clusters 0 to {k - 1})")
+        if cluster["outlier"]:
+            outlier_clusters.add(cluster["id"])
+        for attribute, text in cluster["values"].items():
+            line = cluster["lines"][attribute]
+            _allowed_value(path, line, attribute, text, allowed)
+            if text and cluster["mixed"]:
                 raise InputError(
-                    f"{path}, line {entry['__lines__'][attribute]}: cluster {cluster} is marked "
-                    f"mixed (it cannot be named as a whole) but names {attribute} {shorten(text)}; "
-                    "clear one of them")
+                    f"{path}, line {line}: cluster {cluster['id']} is marked mixed (it cannot be "
+                    f"named as a whole) but names {attribute} {shorten(text)}; clear one of them")
             if text and wanted(attribute):
-                values.setdefault(str(attribute), {})[cluster] = text
-    images = _read_image_entries(path, document, allowed, wanted, normalise_path)
+                values.setdefault(attribute, {})[cluster["id"]] = text
+    images = []
+    for image in doc["images"]:
+        own = {attribute: _allowed_value(path, image["lines"][attribute], attribute, text, allowed)
+               for attribute, text in image["values"].items()}
+        images.append({"path": image["path"], "line": image["line"], "outlier": image["outlier"],
+                       "not_cluster": image["not_cluster"],
+                       "values": {a: t for a, t in own.items() if wanted(a)}})
     return LabelFile(values, outlier_clusters, images)
 
 
-def _read_image_entries(path, document, allowed, wanted, normalise_path):
-    entries = document.get("images") or []
-    if not isinstance(entries, list):
-        raise InputError(f"{path}, line {document['__lines__']['images']}: 'images' must be a "
-                         "list of entries with a 'path'")
-    images, seen = [], {}
-    for entry in entries:
-        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
-            raise InputError(f"{path}: every item of 'images' must be a mapping with a text "
-                             f"'path', got {shorten(entry)}")
-        line = entry["__line__"]
-        image = normalise_path(entry["path"].strip())
-        if image in seen:
-            raise InputError(f"{path}, line {line}: image {shorten(image)} is listed twice "
-                             f"(first on line {seen[image]})")
-        seen[image] = line
-        own = {}
-        for attribute in _strip_meta(entry):
-            if attribute in IMAGE_KEYS:
-                continue
-            _check_attribute_name(path, entry, attribute)
-            text = _attribute_value(path, entry, attribute, allowed)
-            if text and wanted(attribute):
-                own[str(attribute)] = text
-        images.append({"path": image, "line": line, "outlier": _flag(path, entry, "outlier"),
-                       "not_cluster": _flag(path, entry, "not_cluster"), "values": own})
-    return images
+def _labelled_bad(n_images, sources):
+    """Images marked bad, (n,) bool: by an image entry (``outlier: true``), or as members of
+    a cluster marked ``outlier: true`` unless that file's entry for the image takes it out
+    of the cluster (``not_cluster: true``, or values of its own: a good image misclustered)."""
+    bad = np.zeros(n_images, dtype=bool)
+    for s in sources:
+        in_bad_cluster = np.isin(s["labels"], sorted(s["label_file"].outlier_clusters))
+        for image in s["label_file"].images:
+            bad[image["row"]] |= image["outlier"]
+            if image["not_cluster"] or image["values"]:
+                in_bad_cluster[image["row"]] = False
+        bad |= in_bad_cluster
+    return bad
 
 
 def propagate(paths, sources):
@@ -246,6 +149,8 @@ def propagate(paths, sources):
 
     Precedence: an image entry beats a cluster entry (of any file); between two files
     the earlier wins. ``not_cluster`` keeps its cluster's values of that file from the image.
+    Images marked bad (:func:`_labelled_bad`) get no attribute value: a bad picture shows
+    no vehicle whose type or colour could be named.
 
     Parameters
     ----------
@@ -264,15 +169,16 @@ def propagate(paths, sources):
         NaN where unknown, 1 for an image entry, else
         :func:`descluster.confidence.label_confidence`); then ``labelled_outlier`` (bool).
     summary : list of dict
-        attribute, labelled (images with a value), coverage (share), image_entries,
-        conflicts (images given different values by two entries), sources (in order
+        attribute, labelled (images with a value), coverage (share), image_entries (the
+        entries under ``images:`` of the files the attribute is taken from: own values,
+        bad images, "not this cluster"), image_values (those giving it a value of their
+        own), conflicts (images given different values by two entries), sources (in order
         of precedence).
     """
     from descluster.confidence import label_confidence
 
     n_images = len(paths)
     row_of = {path: row for row, path in enumerate(paths)}
-    outlier = np.zeros(n_images, dtype=bool)
     for s in sources:
         for image in s["label_file"].images:
             if image["path"] not in row_of:
@@ -280,8 +186,7 @@ def propagate(paths, sources):
                                  f"{shorten(image['path'])} is not among the images "
                                  "(images.paths)")
             image["row"] = row_of[image["path"]]
-            outlier[image["row"]] |= image["outlier"]
-        outlier |= np.isin(s["labels"], sorted(s["label_file"].outlier_clusters))
+    bad = _labelled_bad(n_images, sources)
     columns, summary = {}, []
     attributes = list(dict.fromkeys(
         a for s in sources for a in (*s["label_file"].values,
@@ -291,22 +196,22 @@ def propagate(paths, sources):
         source = np.full(n_images, "", dtype=object)
         conf = np.full(n_images, np.nan)
         conflicts = np.zeros(n_images, dtype=bool)
-        used, n_image_entries = [], 0
-        for s in sources:  # image entries first
+        # the files that name this attribute, for a cluster or an image
+        naming = [s for s in sources if attribute in s["label_file"].values
+                  or any(attribute in i["values"] for i in s["label_file"].images)]
+        for s in naming:  # image entries first
             for image in s["label_file"].images:
                 given, row = image["values"].get(attribute, ""), image["row"]
                 if not given:
                     continue
-                n_image_entries += 1
                 if value[row] and value[row] != given:
                     conflicts[row] = True
                 elif not value[row]:
                     value[row], source[row], conf[row] = given, f"{s['clustering']} (image)", 1.0
-        for s in sources:
+        for s in naming:
             by_cluster = s["label_file"].values.get(attribute)
             if not by_cluster:
                 continue
-            used.append(s["clustering"])
             lookup = np.full(len(s["centroids"]), "", dtype=object)
             for cluster, text in by_cluster.items():
                 lookup[cluster] = text
@@ -320,17 +225,64 @@ def propagate(paths, sources):
             if fill.any():
                 margin = label_confidence(s["reduced"], s["centroids"], s["labels"], lookup)
                 value[fill], source[fill], conf[fill] = given[fill], s["clustering"], margin[fill]
+        value[bad], source[bad], conf[bad], conflicts[bad] = "", "", np.nan, False
         labelled = int(np.sum(value != ""))
         columns.update({attribute: value, f"{attribute}_source": source,
                         f"{attribute}_confidence": conf})
-        summary.append({"attribute": attribute, "labelled": labelled,
-                        "coverage": labelled / n_images, "image_entries": n_image_entries,
-                        "conflicts": int(conflicts.sum()), "sources": " > ".join(used)})
-    columns["labelled_outlier"] = outlier
+        summary.append({
+            "attribute": attribute, "labelled": labelled, "coverage": labelled / n_images,
+            "image_entries": sum(len(s["label_file"].images) for s in naming),
+            "image_values": sum(bool(i["values"].get(attribute)) for s in naming
+                                for i in s["label_file"].images),
+            "conflicts": int(conflicts.sum()),
+            "sources": " > ".join(s["clustering"] for s in naming
+                                  if attribute in s["label_file"].values)})
+    columns["labelled_outlier"] = bad
     return columns, summary
 
 
 CONFIDENCE_BANDS = ((0.5, 1.0, ">=0.5"), (0.2, 0.5, "0.2-0.5"), (0.0, 0.2, "<0.2"))
+
+
+def confidence_band(confidence):
+    """The :data:`CONFIDENCE_BANDS` name of each confidence, '' where it is NaN (no label).
+
+    Parameters
+    ----------
+    confidence : ndarray of shape (n,), float in [0, 1] or NaN
+
+    Returns
+    -------
+    ndarray of shape (n,), object
+    """
+    conf = np.asarray(confidence, dtype=float)
+    band = np.full(len(conf), "", dtype=object)
+    for low, high, name in CONFIDENCE_BANDS:
+        band[(conf >= low) & ((conf < high) | (high == 1.0))] = name
+    return band
+
+
+def cluster_names(label_file, k):
+    """What a label file calls each cluster, for legends: its values joined by " · ",
+    "bad images" for a cluster marked outlier, '' for one that names nothing.
+
+    Parameters
+    ----------
+    label_file : LabelFile
+    k : int
+
+    Returns
+    -------
+    list of str, length k
+    """
+    names = []
+    for cluster in range(k):
+        if cluster in label_file.outlier_clusters:
+            names.append("bad images")
+            continue
+        names.append(" · ".join(by_cluster[cluster] for by_cluster in label_file.values.values()
+                                if cluster in by_cluster))
+    return names
 
 
 def label_accuracy(columns, truth):
@@ -358,10 +310,10 @@ def label_accuracy(columns, truth):
         label = np.char.lower(columns[attribute].astype(str))
         true = np.char.lower(np.char.strip(truth[attribute].to_numpy(dtype=str)))
         known = (label != "") & (true != "")
-        conf = columns[f"{attribute}_confidence"]
+        band = confidence_band(columns[f"{attribute}_confidence"])
         right = label == true
-        bands = [("all", known)] + [(name, known & (conf >= low) & ((conf < high) | (high == 1.0)))
-                                    for low, high, name in CONFIDENCE_BANDS]
+        bands = [("all", known)] + [(name, known & (band == name))
+                                    for _, _, name in CONFIDENCE_BANDS]
         for name, members in bands:
             count = int(members.sum())
             rows.append({"attribute": attribute, "band": name, "n_images": count,

@@ -12,6 +12,7 @@ import numpy as np
 
 from descluster import site
 from descluster.attributes import is_outlier_value
+from descluster.labels import CONFIDENCE_BANDS, confidence_band
 
 COORD_MAX = 65535  # coordinates are quantised to uint16
 MAX_VALUES = 1000  # distinct values of one colouring; rarer ones are drawn as 'other'
@@ -89,8 +90,11 @@ def colourings(clusterings, truth, outliers, labels, variant_score):
 
     Parameters
     ----------
-    clusterings : list of (str, ndarray)
-        Clustering name (``model/variant/kK``) and cluster of each image (int).
+    clusterings : list of (str, ndarray, list or None)
+        Clustering name (``model/variant/kK``), cluster of each image (int), and the name
+        of each cluster in the label file the run used (:func:`descluster.labels.cluster_names`;
+        None when the clustering is not labelled): the colouring's ``names``, which the
+        legend and the hover show beside each cluster's number.
     truth, labels : DataFrame or None
         ``attributes.parquet`` and ``labels.parquet`` (rows aligned).
     outliers : DataFrame
@@ -99,10 +103,13 @@ def colourings(clusterings, truth, outliers, labels, variant_score):
         The column of ``outliers`` with this variant's own score (may be absent).
     """
     result = []
-    for name, clusters in clusterings:
+    for name, clusters, names in clusterings:
         k = int(clusters.max()) + 1 if len(clusters) else 0
-        result.append(categorical(name, "clustering", clusters.astype(str),
-                                  order=[str(c) for c in range(k)]))
+        entry = categorical(name, "clustering", clusters.astype(str),
+                            order=[str(c) for c in range(k)])
+        if names is not None:
+            entry["names"] = [names[int(v)] for v in entry["values"]]
+        result.append(entry)
     if truth is not None:
         for attribute in site.truth_attributes(truth):
             result.append(categorical(attribute, "ground truth",
@@ -112,12 +119,18 @@ def colourings(clusterings, truth, outliers, labels, variant_score):
             result.append(categorical("outlier kind", "ground truth",
                                       kinds.where(is_outlier_value(kinds), "").to_numpy()))
     if labels is not None:
-        for attribute in site.label_attributes(labels):
+        attributes = site.label_attributes(labels)
+        for attribute in attributes:
             result.append(categorical(attribute, "propagated label",
                                       labels[attribute].fillna("").astype(str).to_numpy()))
         if "labelled_outlier" in labels.columns:
             result.append(categorical("labelled outlier", "propagated label", np.where(
                 labels["labelled_outlier"].to_numpy(dtype=bool), "yes", "no")))
+        for attribute in attributes:  # the band of label_accuracy.tsv, '' = no label
+            result.append(categorical(
+                f"{attribute} confidence", "label confidence",
+                confidence_band(labels[f"{attribute}_confidence"].to_numpy(dtype=float)),
+                order=[*(band for _, _, band in CONFIDENCE_BANDS), ""]))
     result.append(score("combined score", "outliers", outliers["combined_score"]))
     if variant_score in outliers.columns:
         result.append(score(f"score of {variant_score.removeprefix('score_')}", "outliers",
@@ -145,6 +158,6 @@ def map_page(model, variant, data_url):
         "<div id=\"legend\" class=\"legend\"></div></div>",
         "<div id=\"selection\"></div>",
     ]
-    return site._page(f"map of {model}/{variant}", "\n".join(body), ("labelfile.js", "map.js"),
-                      data_url)
+    return site._page(f"map of {model}/{variant}", "\n".join(body),
+                      ("labelfile.js", "labelstate.js", "map.js"), data_url)
 

@@ -27,12 +27,15 @@ from descluster.labels import clustering_id, parse_clustering_id
 
 FILES = "files"  # under the report folder: assets/, data/, thumbs/
 ASSETS = ("browser.css", "common.js", "tables.js", "labelfile.js", "clustering.js",
-          "outliers.js", "map.js", "map.css")
+          "outliers.js", "map.js", "map.css", "labelstate.js", "review.js")
 THUMB = (160, 120)
 CHUNK = 500  # members per gallery data file
+GRAMMAR_SCRIPT = "grammar.js"  # written by copy_assets beside the package's assets
 PATHS_NAME = "paths"  # name the paths script registers its data under (DC.chunk)
 OUTLIER_THUMBS = 300  # highest-ranked flagged images that get a thumbnail
 TRUTH_TOP = 3  # values per attribute shown in a cluster's breakdown
+REVIEW_LIMIT = 2000  # images per list of a review page (the least sure first)
+REVIEW_THUMBS = 60  # of them, the first that get a thumbnail (the first page)
 
 def _check_script():
     """The page check (``browser/check.js``: counts pictures and scripts that fail to load),
@@ -45,7 +48,8 @@ def _check_script():
 def _page(title, body, scripts=(), data=None):
     """A whole page; ``scripts`` are asset names, ``data`` a data file loaded before them."""
     assets = f"{FILES}/assets"
-    tags = [f'<script src="{assets}/{name}"></script>' for name in ("common.js", "tables.js")]
+    tags = [f'<script src="{assets}/{name}"></script>'
+            for name in ("common.js", GRAMMAR_SCRIPT, "tables.js")]
     if data:
         tags.append(f'<script src="{html.escape(data)}"></script>')
     tags += [f'<script src="{assets}/{name}"></script>' for name in scripts]
@@ -113,39 +117,76 @@ def page_name(clustering):
     return clustering.replace("/", "_") + ".html"
 
 
+def review_page_name(clustering):
+    """File name of a labelled clustering's review page: 'review_osnet_pca150_k30.html'."""
+    return "review_" + page_name(clustering)
+
+
 def _clustering_name(row):
     return clustering_id(row.model, row.pca, row.k)
 
 
 # --- index ------------------------------------------------------------------------
 
-def _which_clustering(tables, clusterings):
+def _recommendation(tables, label_fields, link):
+    """Index section: the one recommendation per attribute (``recommended.tsv``, written by
+    :func:`descluster.steps.validate.recommend_clusterings`), label fields first."""
+    recommended = tables["recommended"]
+    tolerance = float(recommended["tolerance"].iloc[0]) if len(recommended) else 0.02
+    parts = [f"<p class=\"meta\" id=\"recommendation\">Per attribute, the clustering to label: "
+             f"among those whose purity is within {tolerance:.0%} of the best, the one with the "
+             "fewest clusters to name (purity: the share of images right when each cluster is "
+             "named after its most common value; it grows with k, and so does the work). The "
+             "same rows are in results/summary/recommended.tsv.</p>"]
+    fields = [a for a in label_fields if a in set(recommended["attribute"])]
+    order = fields + [a for a in recommended["attribute"] if a not in fields]
+    shown = recommended.set_index("attribute").loc[order].reset_index()
+    shown.insert(1, "label field", ["yes" if a in label_fields else "no (ground truth only)"
+                                    for a in shown["attribute"]])
+    parts.append(table(shown[["attribute", "label field", "clustering", "k", "purity",
+                              "best_clustering", "best_k", "best_purity", "trade_off"]],
+                       {"clustering": link, "best_clustering": link}))
+    unmeasured = [a for a in label_fields if a not in set(recommended["attribute"])]
+    if unmeasured:
+        parts.append("<p class=\"meta\">No ground truth for " + html.escape(", ".join(unmeasured))
+                     + ": nothing measures which clustering names it best; label it on a "
+                     "clustering recommended above (its cards show it).</p>")
+    return parts
+
+
+def _which_clustering(tables, clusterings, label_fields):
     """Index section: which clustering to label, per attribute (or the k-scan's suggestion)."""
     parts = ["<h2 id=\"which\">Which clustering should I label?</h2>"]
-    link = {"clustering": page_name}
+    link = page_name
+    if "recommended" in tables:
+        parts += _recommendation(tables, label_fields, link)
+    else:
+        parts.append("<p class=\"meta\">No ground truth: nothing measures which clustering "
+                     "names an attribute best. The k-scan's suggestion per model and variant "
+                     "(by the shape of the clusters alone), and the configured clusterings.</p>")
+        if "suggested" in tables:
+            parts += ["<h3>The k-scan's suggestion</h3>", table(tables["suggested"])]
+        parts += ["<h3>Configured clusterings</h3>", table(clusterings, {"clustering": link})]
     if "validation" in tables:
-        parts.append("<p class=\"meta\">Purity is the share of images a person gets right by "
-                     "naming each cluster after its most common value; it grows with k (more "
-                     "names to give), so compare clusterings of similar k. NMI and ARI measure "
-                     "how well the clusters match the attribute as a whole.</p>")
         validation = tables["validation"]
         validation = validation.assign(clustering=[_clustering_name(r) for r in
                                                    validation.itertuples(index=False)])
         validation = validation[validation["clustering"].isin(clusterings["clustering"])]
+        chosen = (dict(zip(tables["recommended"]["attribute"], tables["recommended"]["clustering"]))
+                  if "recommended" in tables else {})
+        parts += ["<details><summary>Every clustering by attribute, fewest clusters first "
+                  "(the evidence behind the recommendation)</summary>"]
         for attribute, rows in validation.groupby("attribute", sort=False):
-            rows = rows.sort_values("purity", ascending=False, kind="stable")
+            rows = rows.sort_values(["k", "purity"], ascending=[True, False], kind="stable")
+            rows = rows.assign(recommended=np.where(rows["clustering"] == chosen.get(attribute),
+                                                    "recommended", ""))
             parts += [f"<h3>{html.escape(str(attribute))}</h3>",
-                      table(rows[["clustering", "k", "n_labelled", "purity", "nmi", "ari"]],
-                            link)]
-    else:
-        parts.append("<p class=\"meta\">No ground truth: the k-scan's suggestion per model and "
-                     "variant, and the configured clusterings.</p>")
-    if "suggested" in tables:
-        parts += ["<h3>The k-scan's suggestion</h3>", table(tables["suggested"])]
-    if "validation" not in tables:
-        parts += ["<h3>Configured clusterings</h3>", table(clusterings, link)]
+                      table(rows[["clustering", "k", "n_labelled", "purity", "nmi", "ari",
+                                  "recommended"]], {"clustering": link})]
+        parts.append("</details>")
     if "effort" in tables:
-        parts += ["<h3>Labelling effort: purity by number of clusters</h3>",
+        parts += ["<details><summary>Labelling effort: purity by number of clusters, for every "
+                  "k of the k-scan</summary>",
                   "<p class=\"meta\">Share of images right when each of the k clusters of a "
                   "k-scan is named after its majority value.</p>"]
         effort = tables["effort"]
@@ -154,10 +195,11 @@ def _which_clustering(tables, clusterings):
                                     sort=False).reset_index()
             wide.columns = [str(c) if isinstance(c, str) else f"k={c}" for c in wide.columns]
             parts += [f"<h4>{html.escape(str(attribute))}</h4>", table(wide)]
+        parts.append("</details>")
     return parts
 
 
-def index_page(models, clusterings, tables, figures, page_dir):
+def index_page(models, clusterings, tables, figures, page_dir, label_fields=(), reviews=()):
     """The index: which clustering to label, per model its figures and digest, summary tables.
 
     Parameters
@@ -168,21 +210,34 @@ def index_page(models, clusterings, tables, figures, page_dir):
         ``pca``, ``k``, ``smallest_share``, ``largest_share``.
     tables : dict
         DataFrames: ``models`` (model -> digest), optional ``ranking``, ``validation``,
-        ``labels``, ``suggested``, ``accuracy`` (label_accuracy.tsv), ``effort``
-        (labelling_effort.tsv).
+        ``recommended``, ``labels``, ``suggested``, ``accuracy`` (label_accuracy.tsv),
+        ``effort`` (labelling_effort.tsv).
     figures : dict
         Paths: ``pca`` and ``kscan`` (model -> PNG), ``agreement``.
+    label_fields : list of str
+        Config ``label_attributes``: the recommendation lists them first.
+    reviews : list of str
+        The labelled clusterings, which have a review page.
     """
     parts = ["<p class=\"meta\">Clusterings of image descriptors. Pick a clustering, name its "
              "clusters on its page (keyboard first, kept in this browser), download the label "
              "file, save it in config/labels/ and list it under 'labels' in the config.</p>"]
-    parts += _which_clustering(tables, clusterings)
+    parts += _which_clustering(tables, clusterings, list(label_fields))
+    if reviews:
+        parts += ["<h2 id=\"review\">Review the likely mistakes</h2>",
+                  "<p class=\"meta\">Per labelled clustering, the images whose labels are the "
+                  "least sure and those two labelled clusterings disagree on, to fix one key "
+                  "each.</p>",
+                  "<p>" + " ".join(f"<a href=\"{html.escape(review_page_name(c))}\">"
+                                   f"{html.escape(c)}</a>" for c in reviews) + "</p>"]
     if "accuracy" in tables and len(tables["accuracy"]):  # no rows without ground truth
         parts += ["<h2>Accuracy of the propagated labels</h2>",
                   "<p class=\"meta\">Against the ground truth, by confidence band.</p>",
                   table(tables["accuracy"])]
     if "ranking" in tables:
-        parts += ["<h2>Which model tells what (best ARI per attribute)</h2>",
+        parts += ["<h2>How well each model's clusters match each attribute (best ARI)</h2>",
+                  "<p class=\"meta\">Agreement of the clusters as a whole with each attribute; "
+                  "which clustering to label is the recommendation above.</p>",
                   table(tables["ranking"])]
     for model in models:
         digest = tables["models"][model]
@@ -228,7 +283,8 @@ def clustering_page(clustering, cards, data_file):
         table(cards, {"cluster": lambda c: f"#cluster-{c}"}),
         "</details>",
     ]
-    return _page(clustering, "\n".join(body), ("labelfile.js", "clustering.js"), data_file)
+    return _page(clustering, "\n".join(body), ("labelfile.js", "labelstate.js", "clustering.js"),
+                 data_file)
 
 
 def breakdown(clusters, values, top=TRUTH_TOP):
@@ -307,9 +363,10 @@ def _round(values, digits=4):
     return [None if v != v else v for v in rounded.tolist()]
 
 
-def aligned(frame, paths, source):
-    """``frame`` (a ``paths`` column first) checked to be in the row order of ``paths``."""
-    if len(frame) != len(paths) or not np.array_equal(frame["paths"].to_numpy(), paths):
+def aligned(frame, paths, source, column="paths"):
+    """``frame`` checked to be in the row order of ``paths``: its ``column`` equals
+    ``paths`` (normalised paths; with ``column="row"``, the row numbers 0..n-1)."""
+    if len(frame) != len(paths) or not np.array_equal(frame[column].to_numpy(), paths):
         raise InputError(f"{source}: its rows are not the images of the clustering, in the "
                          f"order of results/ingest/images.parquet; rerun the workflow")
     return frame.reset_index(drop=True)
@@ -323,6 +380,12 @@ def truth_attributes(truth):
 def label_attributes(labels):
     """Attributes of a ``labels.parquet``: columns with a ``{a}_source`` beside them."""
     return [c for c in labels.columns if f"{c}_source" in labels.columns]
+
+
+def aligned_labels(labels, n_images, source):
+    """A ``labels.parquet`` checked to hold rows 0..n-1 in order (its ``paths`` are as the
+    user's paths file writes them, so the rows are compared, not the paths)."""
+    return aligned(labels, np.arange(n_images), source, column="row")
 
 
 def _by_frequency(values):
@@ -547,12 +610,20 @@ def script_data(call, *args):
 
 
 def copy_assets(folder):
-    """Copy the browser's JavaScript and CSS (package data) into ``folder``."""
+    """Copy the browser's JavaScript and CSS (package data) into ``folder``, and write
+    ``grammar.js`` there: the label-file and name grammar (``descluster/grammar.json``, the
+    one the workflow's reader applies) as ``DC.grammar``, for every page's parser."""
+    from descluster.names import grammar
+
     source = resources.files("descluster") / "browser"
     Path(folder).mkdir(parents=True, exist_ok=True)
     for name in ASSETS:
         with resources.as_file(source / name) as file:
             shutil.copyfile(file, Path(folder) / name)
+    (Path(folder) / GRAMMAR_SCRIPT).write_text(
+        "window.DC = window.DC || {};\nDC.grammar = " +
+        json.dumps(grammar(), ensure_ascii=True, separators=(",", ":")) + ";\n",
+        encoding="utf-8")
 
 
 def image_root_url(root, page_dir):
@@ -567,7 +638,8 @@ class Report:
     ``page_dir`` is results/report; ``files`` its folder of assets, data scripts and
     thumbnails, written in ``staging`` first (renamed to ``files`` when all is done);
     ``images_root`` the folder of the original images (or None); ``paths_script`` the
-    run's ``paths.js`` (:func:`write_paths_script`).
+    run's ``paths.js`` (:func:`write_paths_script`); ``labelling`` what every page that
+    edits label files is told (:func:`labelling_context`).
     """
 
     page_dir: Path
@@ -575,6 +647,7 @@ class Report:
     staging: Path
     images_root: str | None
     paths_script: Path
+    labelling: dict = field(default_factory=dict)  # see labelling_context
     thumbs: dict = field(default_factory=dict)  # see write_thumbnails(known=...)
 
     @property
@@ -582,11 +655,87 @@ class Report:
         return self.files.relative_to(self.page_dir).as_posix()
 
     def common(self):
-        """What every data script says: the run (its results folder) and where pictures are."""
-        return {"run": str(self.page_dir.resolve().parent),
-                "imageRoot": image_root_url(self.images_root, self.page_dir),
+        """What every data script says: where pictures are, and the labelling context."""
+        return {"imageRoot": image_root_url(self.images_root, self.page_dir),
                 "thumbs": f"{self.files_url}/thumbs/",
-                "paths": _url(self.paths_script, self.page_dir), "pathsName": PATHS_NAME}
+                "paths": _url(self.paths_script, self.page_dir), "pathsName": PATHS_NAME,
+                **self.labelling}
+
+
+def text_hash(text):
+    """The first 16 hex digits of the SHA-256 of a text's UTF-8 bytes: how the pages tell
+    one version of a label file from another (their browser storage is keyed by it)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def label_base(template, label_file=None):
+    """The label file a clustering's pages start from: the one the config lists for it under
+    ``labels:`` (the file the run used), else its template.
+
+    Parameters
+    ----------
+    template : path
+        The clustering's label template.
+    label_file : path or None
+        Its file under ``labels:``, as the config names it.
+
+    Returns
+    -------
+    dict
+        ``text`` (the file), ``hash`` (:func:`text_hash`: the pages keep unsaved edits
+        under the clustering and this, so a moved or copied folder, another browser or a
+        colleague starts from the same file, and edits of another version never apply),
+        ``source`` (its path as given) and ``listed`` (whether it is a listed label file).
+    """
+    path = Path(label_file or template)
+    text = path.read_text(encoding="utf-8")
+    return {"text": text, "hash": text_hash(text), "source": path.as_posix(),
+            "listed": label_file is not None}
+
+
+def label_rules(allowed):
+    """The run's own rules of a label file, which the pages apply while a person edits
+    beside the grammar every page has (``DC.grammar``, :func:`copy_assets`): together
+    what the workflow's reader (:func:`descluster.labels.read_label_file`) checks, so that
+    a downloaded file is never refused by the run.
+
+    Parameters
+    ----------
+    allowed : dict of str -> list of str
+        Config ``label_values``: per attribute, the closed list of its values.
+
+    Returns
+    -------
+    dict
+        ``values`` (``allowed``) and ``mixedNamesNothing`` (a cluster marked mixed gives
+        no value).
+    """
+    return {"values": {a: list(v) for a, v in allowed.items()}, "mixedNamesNothing": True}
+
+
+def labelling_context(clusterings, labelled, allowed):
+    """What every page that edits label files is told (:attr:`Report.labelling`).
+
+    Parameters
+    ----------
+    clusterings : list of str
+        Every final clustering (``model/variant/kK``).
+    labelled : list of str
+        The clusterings listed under ``labels:``, in config order.
+    allowed : dict
+        Config ``label_values``.
+
+    Returns
+    -------
+    dict
+        ``rules`` (:func:`label_rules`), ``labelled``, ``clusterings``, and ``project``: an id of this set
+        of clusterings, under which the pages remember the working clustering (the one
+        the map and the outliers page mark images in; the first labelled one until a
+        person chooses).
+    """
+    return {"rules": label_rules(allowed), "labelled": list(labelled),
+            "clusterings": list(clusterings),
+            "project": text_hash("\n".join(sorted(clusterings)))}
 
 
 def write_clustering(report, clustering, cards, assignments, scores, truth, labels, seed):
@@ -596,7 +745,8 @@ def write_clustering(report, clustering, cards, assignments, scores, truth, labe
     ----------
     report : Report
     clustering : dict
-        ``name`` (``model/variant/kK``), ``template`` (label template path), ``sheets``
+        ``name`` (``model/variant/kK``), ``template`` (label template path), optional
+        ``label_file`` (its file under ``labels:``: the page starts from it), ``sheets``
         (contact sheets folder), ``page`` (the HTML file to write).
     cards : DataFrame
         ``cards.tsv``.
@@ -621,10 +771,11 @@ def write_clustering(report, clustering, cards, assignments, scores, truth, labe
                                for tile in tiles], report.images_root, report.staging / "thumbs",
                               report.thumbs)
     about = summaries(clusters, truth, labels)
-    template = Path(clustering["template"])
-    data = {**report.common(), "clustering": name, "stem": stem, "file": template.name,
-            "template": template.read_text(encoding="utf-8"),
-            "templatePath": template.as_posix(), "thumbOf": thumbs,
+    data = {**report.common(), "clustering": name, "stem": stem,
+            "target": marking_targets([clustering])[0],
+            "templatePath": Path(clustering["template"]).as_posix(), "thumbOf": thumbs,
+            "review": review_page_name(name) if name in report.labelling.get("labelled", ())
+            else None,
             "chunks": f"{gallery_name(stem)}/", "chunkSize": CHUNK,
             "scores": f"{report.files_url}/data/scores.js",
             "suggestions": {a: v[:200] for a, v in about["suggestions"].items()},
@@ -657,21 +808,142 @@ def write_clustering(report, clustering, cards, assignments, scores, truth, labe
 
 
 def marking_targets(clusterings):
-    """The clusterings whose label files a page outside them marks images in (map, outliers).
+    """The clusterings whose label files a page outside them marks images in (map, outliers,
+    review).
 
     Parameters
     ----------
     clusterings : list of dict
-        ``name`` (``model/variant/kK``) and ``template`` (label template path).
+        ``name`` (``model/variant/kK``), ``template`` (label template path) and optional
+        ``label_file`` (its file under ``labels:``).
 
     Returns
     -------
     list of dict
-        ``name``, ``page``, ``file`` (the label file's name) and ``template`` (its text):
-        the page starts from what the browser keeps for the clustering, else the template.
+        ``name``, ``page``, ``file`` (the name a download gets: the base's), ``template``
+        (its text: the fields of today's label_attributes) and ``base``
+        (:func:`label_base`): a page starts from the edits this browser keeps on top of
+        the base, else the base.
     """
-    return [{"name": c["name"], "page": page_name(c["name"]), "file": Path(c["template"]).name,
-             "template": Path(c["template"]).read_text(encoding="utf-8")} for c in clusterings]
+    targets = []
+    for c in clusterings:
+        base = label_base(c["template"], c.get("label_file"))
+        targets.append({"name": c["name"], "page": page_name(c["name"]),
+                        "file": Path(base["source"]).name, "base": base,
+                        "template": Path(c["template"]).read_text(encoding="utf-8")})
+    return targets
+
+
+# --- review pages -------------------------------------------------------------------
+
+def _by_cluster(values, clusters):
+    """(n,) object: each image's value of its cluster from ``values`` (cluster -> text)."""
+    values = values or {}
+    size = 1 + max(int(np.max(clusters, initial=0)), max(values, default=0))
+    lookup = np.full(size, "", dtype=object)
+    for cluster, text in values.items():
+        lookup[cluster] = text
+    return lookup[clusters]
+
+
+def review_lists(name, label_file, clusters, labels, others, allowed, limit=REVIEW_LIMIT):
+    """What a labelled clustering's review page lists, per attribute it names.
+
+    Parameters
+    ----------
+    name : str
+        The clustering (``model/variant/kK``).
+    label_file : :class:`descluster.labels.LabelFile`
+        Its label file, as propagation read it.
+    clusters : ndarray of shape (n,), int
+        Its cluster of each image.
+    labels : DataFrame
+        ``labels.parquet``, rows aligned.
+    others : list of (str, LabelFile, ndarray)
+        The other labelled clusterings: name, label file, cluster of each image.
+    allowed : dict of str -> list of str
+        Config ``label_values``.
+
+    Returns
+    -------
+    list of dict
+        Per attribute: ``attribute``; ``values`` (the keys' values: its ``label_values``,
+        else the propagated values, most frequent first); ``low``: the images whose value
+        comes from this clustering's clusters, least confident first; ``disagree``: the
+        images this clustering's cluster and another labelled clustering's cluster name
+        differently, least confident first. Each list (at most ``limit`` images) holds
+        ``rows``, ``value`` (the propagated value), ``confidence``, ``cluster`` (here), and
+        for ``disagree`` also ``clusterValue`` (what this clustering's cluster says),
+        ``other`` (the other clustering) and ``otherValue`` (what its cluster says).
+    """
+    result = []
+    for attribute, by_cluster in label_file.values.items():
+        if attribute not in labels.columns:
+            continue
+        value = labels[attribute].fillna("").astype(str).to_numpy(dtype=object)
+        conf = labels[f"{attribute}_confidence"].to_numpy(dtype=float)
+        ranked = np.where(np.isnan(conf), np.inf, conf)  # the least sure first, unknown last
+        mine = np.flatnonzero(labels[f"{attribute}_source"].to_numpy(dtype=object) == name)
+        low = mine[np.argsort(ranked[mine], kind="stable")][:limit]
+        own = _by_cluster(by_cluster, clusters)
+        other_name = np.full(len(clusters), "", dtype=object)
+        other_value = np.full(len(clusters), "", dtype=object)
+        for other, other_file, other_clusters in others:
+            theirs = _by_cluster(other_file.values.get(attribute), other_clusters)
+            differ = (own != "") & (theirs != "") & (own != theirs) & (other_name == "")
+            other_name[differ], other_value[differ] = other, theirs[differ]
+        differ = np.flatnonzero((other_name != "") & (value != ""))
+        differ = differ[np.argsort(ranked[differ], kind="stable")][:limit]
+        known = allowed.get(attribute) or _by_frequency(value)
+
+        def listed(rows):
+            return {"rows": rows.tolist(), "value": value[rows].tolist(),
+                    "confidence": _round(conf[rows], 3),
+                    "cluster": clusters[rows].astype(int).tolist()}
+
+        result.append({"attribute": attribute, "values": list(known), "low": listed(low),
+                       "disagree": {**listed(differ), "clusterValue": own[differ].tolist(),
+                                    "other": other_name[differ].tolist(),
+                                    "otherValue": other_value[differ].tolist()}})
+    return result
+
+
+def write_review(report, clustering, lists, paths, page):
+    """A labelled clustering's review page and its data script, with thumbnails of each
+    list's first page.
+
+    Parameters
+    ----------
+    report : Report
+    clustering : dict
+        ``name``, ``template`` and ``label_file`` (see :func:`marking_targets`).
+    lists : list of dict
+        :func:`review_lists`.
+    paths : ndarray of shape (n,), str
+        Normalised image paths in row order.
+    page : path
+        The HTML file to write.
+    """
+    name, stem = clustering["name"], Path(review_page_name(clustering["name"])).stem
+    first = [str(paths[row]) for entry in lists for kind in ("low", "disagree")
+             for row in entry[kind]["rows"][:REVIEW_THUMBS]]
+    thumbs = write_thumbnails(first, report.images_root, report.staging / "thumbs",
+                              report.thumbs)
+    data = {**report.common(), "clustering": name, "thumbOf": thumbs,
+            "target": marking_targets([clustering])[0], "attributes": lists}
+    (report.staging / "data" / f"{stem}.js").write_text(script_data("page", data),
+                                                       encoding="utf-8")
+    body = ["<p class=\"meta\">The images whose labels are the least sure, and those two "
+            "labelled clusterings name differently: look at them first, fix each with one key "
+            "(its value is written under 'images:' in this clustering's label file, kept in this "
+            "browser until you download it).</p>",
+            "<div id=\"toolbar\" class=\"toolbar\"></div>",
+            "<p id=\"noscript\" class=\"meta\">Loading the review&hellip; (this page needs "
+            "JavaScript and the folder files/ beside it)</p>",
+            "<div id=\"review\"></div>"]
+    write_text_atomic(page, _page(f"review of {name}", "\n".join(body),
+                                  ("labelfile.js", "labelstate.js", "review.js"),
+                                  f"{report.files_url}/data/{stem}.js"))
 
 
 # --- outliers -----------------------------------------------------------------------
@@ -739,4 +1011,5 @@ def outliers_page(summary, top, sheet_path, page_dir, data_file):
              "<h2>Top-ranked images, all scores</h2>", table(top),
              "<details><summary>Contact sheet of the top 30 (rows: ranks 1-10, 11-20, 21-30)"
              "</summary>", _image(sheet_path, page_dir, "top outliers"), "</details>"]
-    return _page("outliers", "\n".join(parts), ("labelfile.js", "outliers.js"), data_file)
+    return _page("outliers", "\n".join(parts), ("labelfile.js", "labelstate.js", "outliers.js"),
+                 data_file)

@@ -7,13 +7,16 @@ from pathlib import Path
 from descluster.config import (
     VARIANT_PATTERN,
     check_config_against_rows,
+    check_input_path,
     checked_config_file,
     config_errors_exit,
+    input_files,
     validate_config,
     variant_name,
 )
 from descluster.demo import MODEL_DIMS as DEMO_MODEL_DIMS
 from descluster.errors import InputError
+from descluster.ingest import descriptor_shape, paths_file_rows
 from descluster.labels import clustering_id, parse_clustering_id
 
 DEMO_DIR = "results/demo"
@@ -52,13 +55,12 @@ def _runs_demo():
 
 
 def _check_input_files():
-    """Input files named in the config exist, or are made by the demo rule in a demo run."""
-    named = [(f"descriptors.{m}", p) for m, p in config["descriptors"].items()]
-    named += [("images.paths", config["images"]["paths"])]
-    named += [(f"attributes[{i}]", p) for i, p in enumerate(config["attributes"])]
-    named += [(f"labels[{i}].file", entry["file"]) for i, entry in enumerate(config["labels"])]
+    """Input files named in the config exist, or are made by the demo rule in a demo run;
+    none lies under results/ (outputs are never inputs) or holds braces in its name."""
     made = set(demo_files())
-    for key, path in named:
+    for key, path in input_files(config):
+        if key == "images.root" and _made_by_demo(f"{path}/"):
+            continue  # the demo's thumbnails (images_root_input)
         if _made_by_demo(path):
             if not _runs_demo() or path not in made:
                 raise InputError(
@@ -66,11 +68,13 @@ def _check_input_files():
                     f"the demo run makes (images.paths: {DEMO_PATHS_CSV}); point it at your "
                     "own file"
                 )
+            continue
+        check_input_path(key, path, CONFIG_SOURCE)
+        if key == "images.root":
+            if not Path(path).is_dir():
+                raise InputError(f"{CONFIG_SOURCE}: key 'images.root': folder {path} not found")
         elif not Path(path).is_file():
             raise InputError(f"{CONFIG_SOURCE}: key '{key}': file {path} not found")
-    root = config["images"]["root"]
-    if root and not _made_by_demo(f"{root}/") and not Path(root).is_dir():
-        raise InputError(f"{CONFIG_SOURCE}: key 'images.root': folder {root} not found")
     paths_csv = config["images"]["paths"]
     if Path(paths_csv).is_file():
         with open(paths_csv, encoding="utf-8", errors="replace") as handle:
@@ -95,13 +99,11 @@ def demo_files():
 
 
 def _n_images():
-    """Rows of images.paths, counted cheaply (every SLURM job parses this file again; the
-    file is checked in full by ingest_paths), or the demo size it will get."""
+    """Rows of images.paths as ingest_paths reads them (one row per line; a file where that
+    does not hold is refused here already), or the demo size it will get."""
     paths_csv = config["images"]["paths"]
     if Path(paths_csv).is_file():
-        with open(paths_csv, "rb") as handle:
-            data = handle.read()
-        return max(0, data.count(b"\n") + (0 if data.endswith(b"\n") else 1) - 1)
+        return paths_file_rows(paths_csv)
     return config["demo"]["n_images"]  # made by the demo rule (checked above)
 
 
@@ -312,6 +314,21 @@ def ingest_mem_mb(wildcards, input, attempt):
     whose array exists twice (the reading child, then the step) beside Arrow's buffers."""
     per_input_mb = 3.5 if str(input.descriptors).lower().endswith(".parquet") else 1.4
     return mem_mb(800, per_input_mb)(wildcards, input, attempt)
+
+
+def pca_fit_mem_mb(wildcards, input, attempt):
+    """fit_pca's request: mem_mb(1200, 0.25) plus the d x d matrices of a covariance fit,
+    which grow with the square of the descriptors' width d (read from the ingested file;
+    before it exists, 0 until Snakemake evaluates the request again at submission)."""
+    from descluster.steps.pca import COVARIANCE_BYTES_PER_D2
+
+    try:
+        n_cols = descriptor_shape(input.descriptors)[1]
+    except FileNotFoundError:
+        n_cols = 0
+    covariance = config["pca_method"] == "covariance"
+    square_mb = COVARIANCE_BYTES_PER_D2 * n_cols**2 / 2**20 if covariance else 0
+    return mem_mb(1200 + square_mb, 0.25)(wildcards, input, attempt)
 
 
 def runtime_min(base_min, min_per_gb):

@@ -30,8 +30,6 @@ rule draw_cards:
 rule make_label_template:
     input:
         sizes=f"{CLUSTERS}/sizes.tsv",
-        # with ground truth, the template's fields are its attributes
-        attributes=ground_truth(),
     output:
         template="results/labels/templates/{model}_{variant}_k{k}.yaml",
     log:
@@ -45,6 +43,7 @@ rule make_label_template:
         mem_mb=400,
         runtime=2,
     params:
+        # the fields, with or without ground truth; a change reruns the templates and pages
         label_attributes=config["label_attributes"],
     script:
         "../../scripts/make_label_template.py"

@@ -28,19 +28,17 @@ rule draw_map:
     input:
         layout="results/map/{model}/{variant}/layout.npy",
         images="results/ingest/images.parquet",
-        # the final clusterings of this model-variant (the page marks images in their label files)
+        # the final clusterings of this model-variant: the colourings by cluster
         assignments=lambda w: expand(
             f"{CLUSTERS}/assignments.parquet",
             model=w.model,
             variant=w.variant,
             k=config["kmeans"][w.model],
         ),
-        templates=lambda w: expand(
-            "results/labels/templates/{model}_{variant}_k{k}.yaml",
-            model=w.model,
-            variant=w.variant,
-            k=config["kmeans"][w.model],
-        ),
+        # every clustering's template and listed label file: the page marks images in the
+        # working clustering's, whichever it is
+        templates=clustering_files("results/labels/templates/{model}_{variant}_k{k}.yaml"),
+        label_files=[entry["file"] for entry in config["labels"]],
         outliers="results/outliers/outliers.parquet",
         ground_truth=ground_truth(),
         labels=["results/labels/labels.parquet"] if config["labels"] else [],
@@ -64,6 +62,9 @@ rule draw_map:
         clusterings=lambda w: [
             clustering_id(w.model, w.variant, k) for k in config["kmeans"][w.model]
         ],
+        targets=clustering_ids(),
+        label_entries=label_settings(),
+        allowed=config["label_values"],
         root=images_root,
     script:
         "../../scripts/draw_map.py"

@@ -27,8 +27,9 @@ rule fit_pca:
         ENV
     threads: config["threads"]
     resources:
-        # measured at 416,314 x 2560: 1.8 GB (one 16k-row batch, Arrow buffers, two d x d sums)
-        mem_mb=mem_mb(1200, 0.25),
+        # measured at 416,314 x 2560: 1.8 GB (one 16k-row batch, Arrow buffers, d x d sums);
+        # grows with d squared (200 x 12,000 took 5.7 GB): pca_fit_mem_mb
+        mem_mb=pca_fit_mem_mb,
         runtime=runtime_min(3, 6),
     params:
         variants=lambda wildcards: config["pca"][wildcards.model],

@@ -56,13 +56,23 @@ rule build_site:
         outlier_sheet="results/outliers/top_outliers.jpg",
         outlier_summary="results/summary/outliers.tsv",
         tables=list(site_tables().values()),
+        recommended=(["results/summary/recommended.tsv"] if config["attributes"] else []),
         ground_truth=ground_truth(),
         labels=["results/labels/labels.parquet"] if config["labels"] else [],
+        # the files the run used: each listed clustering's pages start from its own
+        label_files=[entry["file"] for entry in config["labels"]],
         thumbnails=images_root_input(),
     output:
         index="results/report/index.html",
         pages=page_files(),
         outliers="results/report/outliers.html",
+        # a review page per clustering listed under labels
+        reviews=[
+            "results/report/review_{}_{}_k{}.html".format(
+                *parse_clustering_id(entry["clustering"])
+            )
+            for entry in config["labels"]
+        ],
         files=directory("results/report/files"),
     log:
         "results/logs/build_site.log",
@@ -79,5 +89,8 @@ rule build_site:
         tables=list(site_tables()),
         root=images_root,
         seed=config["seed"],
+        label_entries=label_settings(),
+        label_fields=config["label_attributes"],
+        allowed=config["label_values"],
     script:
         "../../scripts/build_site.py"

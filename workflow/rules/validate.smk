@@ -16,6 +16,11 @@ rule validate_clusterings:
             caption="../report/model_ranking.rst",
             category="Validation",
         ),
+        recommended=report(
+            "results/summary/recommended.tsv",
+            caption="../report/recommended.rst",
+            category="Validation",
+        ),
     log:
         "results/logs/validate_clusterings.log",
     benchmark:

@@ -1,7 +1,9 @@
 /* descluster browser: a clustering's page. A card per cluster with its pictures and a form
- * to name it; every change is kept in the browser's storage (DC.store, keyed by run and
- * clustering) at once; "Download label file" writes the workflow's label file. Keyboard
- * first: the page's keys are the tables in the section "keys", which also write its help. */
+ * to name it. The page starts from the label file the run used for the clustering (or its
+ * template) and keeps every change on top of it in this browser at once (DC.labels: one
+ * undo step each, every unsaved change listed); "Download label file" writes the
+ * workflow's label file, checked by the run's own rules (data.rules). Keyboard first: the
+ * page's keys are the tables in the section "keys", which also write its help. */
 (function () {
   "use strict";
   var DC = window.DC, LF = DC.labelfile, el = DC.el;
@@ -9,44 +11,64 @@
   var PER_PAGE = 100;  // gallery tiles per page
 
   /* ---- state ---------------------------------------------------------------------------
-   * data: the page's data (DC.pageData: the clusters, the template, ...), set at start.
-   * doc: the label document being edited (DC.labelfile's shape); null when the template
-   *   cannot be read (cards without forms). Replaced by openFile and by a change another
-   *   tab keeps; edited in place by the forms, the keys and the image view, each edit
-   *   followed by save().
+   * data: the page's data (DC.pageData: the clusters, the target with its base file...),
+   *   set at start.
+   * state: the clustering's labels (DC.labels.open): the base file, the kept edits, undo.
+   * doc: state.doc, the label document being edited (null when neither the template nor
+   *   the base can be read: cards without forms); re-read after every edit (edit()), undo,
+   *   open and change another tab keeps.
    * current: index (in data.clusters) of the current card; changed by setCurrent only.
    * bar: the toolbar's elements, and say (its status line), made by buildToolbar.
    * gallery: the overlay of all members of one cluster, made by the first openGallery:
    *   {root, title, grid, pager, index (the cluster's), tiles ([{path, tile}] shown)}.
-   * storageOk: whether the browser kept the last save (shown next to the counter).
    * infos: cluster id -> index in data.clusters (filled by render).
    * otherValues: attribute -> values named in the run's other clusterings in this browser
    *   (read once at start: suggestions).
    * tilesByPath: image path -> the tiles showing it (registerTile adds, render and the
    *   gallery's page turns drop), so that a mark shows on every tile of its image.
    * Maps keyed by data (ids, paths, values) have no prototype: any key is a plain key. */
-  var data, doc = null, current = 0, bar = {}, gallery = null, storageOk = true;
+  var data, state, doc = null, current = 0, bar = {}, gallery = null;
   var infos = Object.create(null), otherValues = Object.create(null);
   var tilesByPath = Object.create(null);
 
-  /* ---- storage (through DC.store) ------------------------------------------------------ */
-  function save() {
-    if (!doc) return;
-    try { DC.store.write(data.run, data.clustering, LF.serialize(doc)); storageOk = true; }
-    catch (e) { storageOk = false; }
-    showSaved();
+  /* ---- edits (through DC.labels) ------------------------------------------------------ */
+  /* One edit of the document: edit(doc) changes it in place (see state.change); then the
+     toolbar says what is kept. True when something changed. */
+  function edit(what, change, group) {
+    var changed = state.change(what, change, group);
+    doc = state.doc;
+    if (changed) shown();
+    return changed;
   }
 
-  function showSaved() {
-    bar.saved.textContent = storageOk ? "kept in this browser" :
+  /* The toolbar after an edit: counts, the unsaved changes, whether the browser keeps them. */
+  function shown() {
+    bar.labels.update();
+    bar.saved.textContent = state.keptOk ? "" :
       "this browser keeps nothing for this page: download the label file before closing it";
-    bar.saved.className = storageOk ? "saved" : "saved error";
+    bar.saved.className = state.keptOk ? "saved" : "saved error";
     counts();
+  }
+
+  /* The document was replaced (undo, open, another tab): every card anew. */
+  function reshow() {
+    doc = state.doc;
+    render();
+    shown();
+    DC.refreshView();
+  }
+
+  function undo() {
+    var what = state.undo();
+    if (what === null) { status("Nothing to undo."); return; }
+    reshow();
+    status("Undone: " + what + ". (Ctrl+Z again undoes the one before; " +
+           state.history.length + " left)");
   }
 
   /* Values of the run's other clusterings kept in this browser: suggestions too. */
   function readOtherClusterings() {
-    DC.store.others(data.run, data.clustering).forEach(function (text) {
+    DC.store.others(data.clustering).forEach(function (text) {
       var other;
       try { other = LF.parse(text); } catch (e) { return; }  // unreadable: no suggestions
       other.clusters.forEach(function (c) {
@@ -63,47 +85,67 @@
   /* ---- the label document ---------------------------------------------------------- */
   function entry(index) { return doc.clusters[index]; }
 
+  function value(c, a) { return Object.prototype.hasOwnProperty.call(c.values, a) ? c.values[a] : ""; }
+
   /* A cluster counts as named with a value, or marked mixed or bad images. */
   function named(c) {
-    return c.mixed || c.outlier || doc.attributes.some(function (a) { return !!c.values[a]; });
+    return c.mixed || c.outlier || doc.attributes.some(function (a) { return !!value(c, a); });
   }
 
-  /* Text without control characters (a label file keeps one line per value). */
-  function clean(text) { return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ""); }
-
-  /* The label file's entry of an image (with create, a new one when it has none). */
-  function imageEntry(path, create) {
-    for (var i = 0; i < doc.images.length; i++) if (doc.images[i].path === path) return doc.images[i];
-    if (!create) return null;
-    var image = LF.newImage(path);
-    doc.images.push(image);
-    return image;
-  }
+  /* The closed list of an attribute's values (config label_values), or null. */
+  function closed(attribute) { return DC.labels.closedValues(data.rules, attribute); }
 
   function toggleMark(path, name) {
-    var image = imageEntry(path, true);
-    image[name] = !image[name];
-    if (LF.isEmptyImage(image)) doc.images.splice(doc.images.indexOf(image), 1);
-    save();
+    var image = state.image(path), on = !(image && image[name]);
+    var label = LF.IMAGE_MARKS.filter(function (k) { return k[2] === name; })[0][1];
+    edit((on ? "marked " : "unmarked ") + label + ": " + path, function (d) {
+      return LF.setMarks(d, [path], name, on) > 0;
+    });
     markTiles(path);
   }
 
-  /* Show an image's marks (bad, not this cluster) on every tile of it. */
+  /* Give an image its own value of an attribute (the image view); a message to show,
+     starting "!" for a value the run would refuse. */
+  function setImageValue(path, attribute, text) {
+    text = LF.cleanText(text).trim();
+    var allowed = closed(attribute);
+    if (text && allowed) {
+      var same = allowed.filter(function (v) { return v.toLowerCase() === text.toLowerCase(); });
+      if (!same.length) {
+        return "!\u201c" + text + "\u201d is not one of " + attribute + "'s values: " +
+          allowed.join(", ");
+      }
+      text = same[0];
+    }
+    var done = edit((text ? attribute + " \u201c" + text + "\u201d" : "own " + attribute +
+                     " taken back") + " for " + path, function () {
+      return state.setImageValue(path, attribute, text);
+    });
+    markTiles(path);
+    return done ? path + ": " + (text ? attribute + " \u201c" + text + "\u201d, its own (under " +
+                                  "'images:')" : "its own " + attribute + " taken back") : "";
+  }
+
+  /* Show an image's marks (bad, not this cluster, its own values) on every tile of it. */
   function markTiles(path) {
-    var image = doc ? imageEntry(path, false) : null;
+    var image = doc ? state.image(path) : null;
+    var own = image && doc.attributes.some(function (a) { return !!image.values[a]; });
     (tilesByPath[path] || []).forEach(function (tile) {
       tile.classList.toggle("bad", !!(image && image.outlier));
       tile.classList.toggle("notcluster", !!(image && image.not_cluster));
+      tile.classList.toggle("ownvalue", !!own);
     });
   }
 
-  /* Suggestions for an attribute: values of this clustering (most used first), then the
-   * ground truth's and propagated labels' values, then other clusterings' in this browser;
-   * the cluster being edited (index except) does not count. */
+  /* Suggestions for an attribute: its closed list when it has one; else values of this
+   * clustering (most used first), then the ground truth's and propagated labels' values,
+   * then other clusterings' in this browser; the cluster being edited (index except)
+   * does not count. */
   function suggestions(attribute, except) {
+    if (closed(attribute)) return closed(attribute).slice();
     var used = Object.create(null);
     doc.clusters.forEach(function (c, i) {
-      var v = i === except ? "" : c.values[attribute];
+      var v = i === except ? "" : value(c, attribute);
       if (v) used[v] = (used[v] || 0) + 1;
     });
     var list = Object.keys(used).sort(function (a, b) {
@@ -136,14 +178,34 @@
     bar.file = el("input", {type: "file", id: "openfile", accept: ".yaml,.yml", hidden: true});
     bar.open.addEventListener("click", function () { bar.file.click(); });
     bar.file.addEventListener("change", openFile);
+    bar.undo = el("button", {type: "button", id: "undo", text: "Undo (Ctrl+Z)"});
+    bar.undo.addEventListener("click", undo);
+    bar.working = el("span", {id: "working"});
     var line = DC.statusLine();
     bar.status = line.node;
-    bar.say = line.say;
+    bar.say = function (text, isError) { line.say(text, isError); };
     bar.help = el("p", {id: "help", className: "help"});
+    bar.labels = DC.labels.panel(state);
     root.appendChild(el("div", {className: "toolbar-row"},
-      [bar.counter, bar.marked, bar.download, bar.open, bar.file, bar.saved]));
+      [bar.counter, bar.marked, bar.download, bar.open, bar.file, bar.undo, bar.saved]));
+    root.appendChild(bar.labels.node);
+    root.appendChild(el("p", {className: "meta"}, [bar.working]));
+    if (data.review) {
+      root.appendChild(el("p", {className: "meta"}, [el("a", {href: data.review,
+        text: "review the likely mistakes of " + data.clustering})]));
+    }
     root.appendChild(bar.help);
     root.appendChild(bar.status);
+  }
+
+  /* The working clustering (the one the map and outliers pages mark images in). */
+  function showWorking() {
+    var names = [data.clustering].concat(data.labelled || []);
+    var working = DC.labels.working(data, (data.clusterings || []).concat(names));
+    bar.working.textContent = working === data.clustering ?
+      "This is the working clustering: the map and the outliers page mark images in its " +
+      "label file." : "The working clustering (the map and the outliers page mark images in " +
+      "its label file) is " + working + "; w makes it this one.";
   }
 
   function counts() {
@@ -152,43 +214,51 @@
     bar.counter.textContent = left ? left + " of " + doc.clusters.length + " clusters still unnamed"
                                    : "all " + doc.clusters.length + " clusters named";
     bar.marked.textContent = doc.images.length ? doc.images.length + " image(s) marked" : "";
+    bar.undo.disabled = !state.history.length;
   }
 
   function download() {
-    if (!doc) return;
-    var url = URL.createObjectURL(new Blob([LF.serialize(doc)], {type: "text/yaml"}));
-    var link = el("a", {href: url, download: data.file, hidden: true});
-    document.body.appendChild(link);
-    link.click();
-    link.remove();
-    setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
-    status("Downloaded " + data.file + ": save it in config/labels/, list it under 'labels' " +
-           "in the config (clustering: " + data.clustering + ") and run the workflow.");
+    var said = DC.labels.download(state, data.target.file);
+    status(said[0], said[1]);
   }
 
+  /* Open a label file: replace the page's labels with it, or with unsaved changes on the
+     page, ask first (replace, merge, cancel). */
   function openFile() {
     var file = bar.file.files[0];
     if (!file) return;
+    bar.file.value = "";
     file.text().then(function (text) {
-      try {
-        var opened = LF.parse(text, data.clustering);
-        var same = DC.store.compare(opened, data.clusters);
-        if (!same.sameIds) {
-          throw new Error("its clusters are not those of " + data.clustering + " (0 to " +
-                          (data.clusters.length - 1) + ", in order)");
-        }
-        doc = opened;
-        save();
-        render();
-        var differ = same.otherSizes;  // kept, with a warning: the file may be another run's
-        status("Opened " + file.name + "." + (differ.length ? " Its sizes of cluster(s) " +
-               differ.join(", ") + " are not this run's: is it from another run?" : ""),
-               differ.length > 0);
-      } catch (e) {
+      var fitted;
+      try { fitted = state.fit(LF.parse(text, data.clustering)); } catch (e) {
         status("Not opened: " + file.name + ", " + e.message + ". This page reads label files " +
                "as the workflow's template writes them.", true);
+        return;
       }
-      bar.file.value = "";
+      var differ = fitted.otherSizes;  // kept, with a warning: the file may be another run's
+      var note = differ.length ? " Its sizes of cluster(s) " + differ.join(", ") + " are not " +
+        "this run's: is it from another run?" : "";
+      function replace() {
+        state.replace(fitted.doc, "opened " + file.name);
+        reshow();
+        status("Opened " + file.name + ": the page shows it (Ctrl+Z goes back)." + note,
+               differ.length > 0);
+      }
+      var unsaved = state.changes().length;
+      if (!unsaved) { replace(); return; }
+      DC.labels.ask("This page holds " + unsaved + " unsaved change" + (unsaved === 1 ? "" : "s") +
+        " (listed above). Open " + file.name + " over them?", [
+          {key: "r", label: "replace them", action: replace},
+          {key: "m", label: "merge (the file's names win; image marks of both are kept)",
+           action: function () {
+             state.merge(fitted.doc, "merged " + file.name);
+             reshow();
+             status("Merged " + file.name + " into the page's labels (Ctrl+Z goes back)." + note,
+                    differ.length > 0);
+           }},
+          {key: "Escape", label: "cancel", action: function () {
+            status("Not opened: " + file.name + "; the page's labels are unchanged.");
+          }}]);
     });
   }
 
@@ -216,22 +286,33 @@
   function updateCard(index) {
     var card = document.getElementById("cluster-" + data.clusters[index].id);
     var c = entry(index);
-    var state = card.querySelector(".state");
-    state.textContent = stateText(c);
+    var state_ = card.querySelector(".state");
+    state_.textContent = stateText(c);
     card.classList.toggle("named", named(c));
     card.querySelector("input[data-flag=mixed]").checked = !!c.mixed;
     card.querySelector("input[data-flag=outlier]").checked = !!c.outlier;
+    fieldInputs(index).forEach(function (input) {
+      var f = input.getAttribute("data-field");
+      var now = f === "note" ? c.note || "" : value(c, f);
+      if (document.activeElement !== input && input.value !== now) input.value = now;
+    });
     counts();
   }
 
   function buildForm(index) {
     var c = entry(index);
     var fields = doc.attributes.map(function (a, i) {
-      var input = el("input", {type: "text", value: c.values[a] || "", autocomplete: "off",
+      var input = el("input", {type: "text", value: value(c, a), autocomplete: "off",
                                spellcheck: "false", list: "dl-" + i});
       input.setAttribute("data-field", a);
-      return el("label", {className: "field"},
-        [el("kbd", {text: i < 9 ? String(i + 1) : ""}), " " + a + " ", input]);
+      var allowed = closed(a);
+      var label = [el("kbd", {text: i < 9 ? String(i + 1) : ""}), " " + a + " ", input];
+      if (allowed) {
+        label.push(el("span", {className: "closed", text: allowed.slice(0, 9).map(function (v, k) {
+          return (k + 1) + " " + v;
+        }).join(" \u00b7 ")}));
+      }
+      return el("label", {className: "field"}, label);
     });
     var note = el("input", {type: "text", value: c.note || "", autocomplete: "off"});
     note.setAttribute("data-field", "note");
@@ -246,8 +327,7 @@
     form.addEventListener("input", function (e) { fieldInput(index, e); });
     form.addEventListener("change", function (e) {
       if (e.target.type === "checkbox") {
-        entry(index)[e.target.getAttribute("data-flag")] = e.target.checked;
-        save(); updateCard(index);
+        setFlag(index, e.target.getAttribute("data-flag"), e.target.checked);
       } else {
         var field = e.target.getAttribute("data-field"), i = doc.attributes.indexOf(field);
         if (i >= 0) { commit(index, e.target, field); refreshDatalist(i); }
@@ -256,12 +336,27 @@
     return form;
   }
 
+  /* Set one value of a cluster (an attribute's, or the note); a value clears "mixed" (a
+     mixed cluster names nothing). Typing in one field is one undo step. */
+  function setValue(index, field, text) {
+    var c = entry(index);
+    edit(field === "note" ? "note of cluster " + c.id : field + " of cluster " + c.id,
+      function () {
+        if (field === "note") { c.note = text; return; }
+        c.values[field] = text;
+        if (text && c.mixed) c.mixed = false;
+      }, "field " + index + " " + field);
+    updateCard(index);
+  }
+
   /* Every change of a field goes into the document and storage at once. Typing at the end
-     of an attribute's value completes it inline from the suggestions. */
+     of an attribute's value completes it inline from the suggestions. A field of a closed
+     list holds only its values: text that is not one yet stays in the field (marked), the
+     document keeps the last value that was. */
   function fieldInput(index, event) {
     var input = event.target, field = input.getAttribute("data-field");
     if (!field) return;
-    var text = clean(input.value);
+    var text = LF.cleanText(input.value);
     if (text !== input.value) input.value = text;
     if (field !== "note" && event.inputType === "insertText" &&
         input.selectionStart === text.length && text) {
@@ -274,10 +369,15 @@
         input.setSelectionRange(text.length, best.length);
       }
     }
-    if (field === "note") entry(index).note = input.value;
-    else entry(index).values[field] = input.value;
-    save();
-    updateCard(index);
+    var allowed = field === "note" ? null : closed(field);
+    if (allowed && input.value && allowed.indexOf(input.value) < 0) {
+      input.classList.add("invalid");
+      input.title = "not one of " + field + "'s values: " + allowed.join(", ");
+      return;
+    }
+    input.classList.remove("invalid");
+    input.title = "";
+    setValue(index, field, input.value);
   }
 
   function fieldInputs(index) {
@@ -298,12 +398,13 @@
             index: infos[Number(card.id.split("-")[1])]};
   }
 
-  /* Enter in a field: take a suggestion's spelling, then on to the next field, the next
-     cluster's first field, or (after the last cluster) its card. */
+  /* Enter in a field: take a suggestion's spelling (in a closed list's field, the value
+     the text starts; nothing else), then on to the next field, the next cluster's first
+     field, or (after the last cluster) its card. */
   function nextField(event) {
     var at = fieldOf(event), input = at.input, index = at.index;
     var position = doc.attributes.indexOf(at.field);  // -1: the note
-    if (position >= 0) commit(index, input, at.field);
+    if (position >= 0 && !commit(index, input, at.field)) return;
     input.setSelectionRange(input.value.length, input.value.length);
     refreshDatalist(position);
     if (position >= 0 && position + 1 < doc.attributes.length) focusField(index, position + 1);
@@ -315,42 +416,81 @@
      Elsewhere (the note, text in the field) the key types an "=". */
   function previousValue(event) {
     var at = fieldOf(event), input = at.input, index = at.index;
-    if (doc.attributes.indexOf(at.field) < 0 || !(input.value === "" ||
-        input.selectionStart === 0 && input.selectionEnd === input.value.length)) return false;
-    var previous = index > 0 ? entry(index - 1).values[at.field] : "";
+    if (!wholeField(input) || doc.attributes.indexOf(at.field) < 0) return false;
+    var previous = index > 0 ? value(entry(index - 1), at.field) : "";
     if (!previous) { status("The previous cluster has no " + at.field + " to copy."); return; }
     input.value = previous;
-    entry(index).values[at.field] = previous;
+    setValue(index, at.field, previous);
     input.select();
-    save();
-    updateCard(index);
   }
 
-  /* A value that differs from a suggestion only in case takes the suggestion's spelling. */
+  function wholeField(input) {
+    return input.value === "" ||
+      input.selectionStart === 0 && input.selectionEnd === input.value.length;
+  }
+
+  /* 1-9 in an empty (or wholly selected) field of a closed list: its n-th value. */
+  function listedValue(event) {
+    var at = fieldOf(event), allowed = closed(at.field);
+    if (!allowed || !wholeField(at.input)) return false;
+    var chosen = allowed[Number(event.key) - 1];
+    if (!chosen) return false;
+    at.input.value = chosen;
+    at.input.classList.remove("invalid");
+    setValue(at.index, at.field, chosen);
+    nextField(event);
+  }
+
+  /* A value that differs from a suggestion only in case takes the suggestion's spelling;
+     in a closed list's field, text is taken only as one of its values (the one it is, or
+     the only one it starts). False (and a message) when the field holds no such value. */
   function commit(index, input, field) {
-    var lower = input.value.toLowerCase();
+    var lower = input.value.toLowerCase(), allowed = closed(field);
     var same = suggestions(field, index).filter(function (v) { return v.toLowerCase() === lower; });
-    if (same.length && same.indexOf(input.value) < 0) {
-      input.value = same[0];
-      entry(index).values[field] = same[0];
-      save();
-      updateCard(index);
+    if (allowed && input.value && !same.length) {
+      same = allowed.filter(function (v) { return v.toLowerCase().indexOf(lower) === 0; });
+      if (same.length !== 1) {
+        status("\u201c" + input.value + "\u201d is not one of " + field + "'s values (" +
+               allowed.join(", ") + "); label_values in the config lists them.", true);
+        input.classList.add("invalid");
+        input.focus();
+        return false;
+      }
     }
+    if (same.length && same.indexOf(input.value) < 0) input.value = same[0];
+    input.classList.remove("invalid");
+    if (value(entry(index), field) !== input.value) setValue(index, field, input.value);
+    return true;
   }
 
   /* = on a card: the previous cluster's values into this one's empty attribute fields. */
   function copyPrevious(index) {
     if (index === 0) return;
     var c = entry(index), p = entry(index - 1);
-    doc.attributes.forEach(function (a) {
-      if (!c.values[a] && p.values[a]) c.values[a] = p.values[a];
+    edit("cluster " + c.id + ": the previous cluster's values", function () {
+      var changed = false;
+      doc.attributes.forEach(function (a) {
+        if (!value(c, a) && value(p, a)) { c.values[a] = value(p, a); changed = true; }
+      });
+      if (changed) c.mixed = false;
+      return changed;
     });
-    fieldInputs(index).forEach(function (input) {
-      var f = input.getAttribute("data-field");
-      if (f !== "note") input.value = c.values[f] || "";
-    });
-    save();
     updateCard(index);
+  }
+
+  /* m and o (or their boxes): "mixed" clears the cluster's values (a mixed cluster names
+     nothing; Ctrl+Z brings them back). */
+  function setFlag(index, flag, on) {
+    var c = entry(index);
+    var cleared = flag === "mixed" && on && doc.attributes.some(function (a) { return !!value(c, a); });
+    edit("cluster " + c.id + ": " + (on ? "" : "not ") + (flag === "mixed" ? "mixed" : "bad images"),
+      function () {
+        c[flag] = on;
+        if (cleared) doc.attributes.forEach(function (a) { c.values[a] = ""; });
+      });
+    updateCard(index);
+    if (cleared) status("Cluster " + c.id + " is mixed: its values are cleared (a mixed cluster " +
+                        "names nothing; Ctrl+Z brings them back).");
   }
 
   function tileItems(info) {
@@ -376,16 +516,18 @@
       },
       marks: doc ? {
         keys: LF.IMAGE_MARKS,
-        get: function (item) { return imageEntry(item.path, false) || {}; },
+        get: function (item) { return state.image(item.path) || {}; },
         toggle: function (item, name) { toggleMark(item.path, name); },
         describe: function (item) {
-          var image = imageEntry(item.path, false);
-          if (!image) return "";
-          var parts = doc.attributes.filter(function (a) { return image.values[a]; })
-            .map(function (a) { return a + ": " + image.values[a]; });
-          if (image.note) parts.push("note: " + image.note);
-          return parts.length ? "In the label file for this image: " + parts.join(", ") : "";
+          var image = state.image(item.path);
+          return image && image.note ? "note: " + image.note : "";
         }
+      } : null,
+      fields: doc ? {
+        attributes: doc.attributes,
+        get: function (item) { var image = state.image(item.path); return image ? image.values : {}; },
+        set: function (item, attribute, text) { return setImageValue(item.path, attribute, text); },
+        options: function (attribute) { return suggestions(attribute); }
       } : null
     };
   }
@@ -463,6 +605,8 @@
      when doc is replaced. */
   function render() {
     var root = document.getElementById("cards");
+    var focusedField = document.activeElement && document.activeElement.getAttribute &&
+      document.activeElement.getAttribute("data-field");
     root.textContent = "";
     tilesByPath = Object.create(null);
     if (doc) {
@@ -480,6 +624,10 @@
     bar.download.disabled = bar.open.disabled = !doc;
     counts();
     setCurrent(Math.min(current, data.clusters.length - 1));
+    if (focusedField) {  // the field being edited stays focused across an undo
+      var at = doc ? doc.attributes.indexOf(focusedField) : -1;
+      if (at >= 0 || focusedField === "note") focusField(current, at >= 0 ? at : doc.attributes.length);
+    }
   }
 
   /* ---- moving around ---------------------------------------------------------------- */
@@ -504,19 +652,30 @@
     }
   }
 
-  /* u: the first field of the next cluster still unnamed, after the current one, round. */
+  /* u: the first field of the first cluster still unnamed from the current one on (the
+     current one itself unless the focus is in its form), round. */
   function nextUnnamed() {
-    for (var step = 1; step <= doc.clusters.length; step++) {
+    var inForm = cardAt(current).contains(document.activeElement) &&
+      document.activeElement.hasAttribute("data-field");
+    for (var step = inForm ? 1 : 0; step <= doc.clusters.length; step++) {
       var i = (current + step) % doc.clusters.length;
       if (!named(entry(i))) { focusField(i, 0); return; }
     }
     status("All clusters are named.");
   }
 
-  function toggleFlag(flag) {
-    entry(current)[flag] = !entry(current)[flag];
-    save();
-    updateCard(current);
+  function toggleFlag(flag) { setFlag(current, flag, !entry(current)[flag]); }
+
+  /* w: make this clustering the working one (the map and outliers pages mark in it). */
+  function makeWorking() {
+    if (!DC.labels.setWorking(data, data.clustering)) {
+      status("This browser keeps nothing for these pages: the working clustering cannot be " +
+             "remembered.", true);
+      return;
+    }
+    showWorking();
+    status(data.clustering + " is the working clustering: the map and the outliers page mark " +
+           "images in its label file.");
   }
 
   /* ---- keys ------------------------------------------------------------------------------
@@ -524,11 +683,16 @@
    * Entries that need the label file exist only while there is one (hasDoc). */
   function hasDoc() { return !!doc; }
 
+  function hasClosedList() {
+    return !!doc && doc.attributes.some(function (a) { return !!closed(a); });
+  }
+
   /* Keys that act everywhere, even in a field, over the gallery or the image view. */
   var fileKeys = DC.keys.table("label file", [
     {keys: ["Ctrl+s"], does: "download", when: hasDoc, typing: true, action: download},
     {keys: ["Ctrl+o"], does: "open", when: hasDoc, typing: true,
-     action: function () { bar.file.click(); }}]);
+     action: function () { bar.file.click(); }},
+    {keys: ["Ctrl+z"], does: "undo", when: hasDoc, typing: true, action: undo}]);
 
   /* Keys on the cards (outside the form's text fields). */
   var cardKeys = DC.keys.table("cards", function () {
@@ -558,6 +722,7 @@
         if (tile) tile.focus();
       }},
       {keys: ["g"], does: "all members", action: function () { openGallery(current, 0); }},
+      {keys: ["w"], does: "make this the working clustering", when: hasDoc, action: makeWorking},
       {keys: ["?"], does: "larger help",
        action: function () { bar.help.classList.toggle("big"); }}]);
   });
@@ -567,6 +732,9 @@
     {keys: ["Enter"], does: "next field", when: hasDoc, typing: true, action: nextField},
     {keys: ["="], does: "previous cluster's value (empty field)", when: hasDoc, typing: true,
      action: previousValue},
+    {keys: ["1", "2", "3", "4", "5", "6", "7", "8", "9"], label: "1\u20139",
+     does: "a listed value (empty field of a closed list)", when: hasClosedList, typing: true,
+     action: listedValue},
     {keys: ["Escape"], does: "leave field", when: hasDoc, typing: true,
      action: function (event) { focusCard(fieldOf(event).index); }}], "in a field:");
 
@@ -680,56 +848,37 @@
   }
 
   /* ---- start -------------------------------------------------------------------------- */
-  /* The label document to start from: the one this browser keeps, when it fits this run's
-     clusters, else the template (and a message, with the kept one to download). */
-  function startingDoc(template) {
-    var kept = null;
-    try { kept = DC.store.read(data.run, data.clustering); } catch (e) { storageOk = false; }
-    if (kept === null) return template;
-    try {
-      var restored = LF.parse(kept, data.clustering);
-      if (!DC.store.fits(restored, data.clusters)) {
-        throw new Error("its clusters or their sizes are not this run's");
-      }
-      return restored;
-    } catch (e) {
-      var saveKept = el("button", {type: "button", text: "download the kept labels"});
-      saveKept.addEventListener("click", function () {
-        var url = URL.createObjectURL(new Blob([kept], {type: "text/yaml"}));
-        var link = el("a", {href: url, download: "kept_" + data.file, hidden: true});
-        document.body.appendChild(link); link.click(); link.remove();
-      });
-      status("The labels this browser kept for " + data.clustering + " do not fit this run (" +
-             e.message + "); starting from the template, and the first edit replaces them: ", true);
-      bar.status.appendChild(saveKept);
-      return template;
-    }
-  }
-
   document.addEventListener("DOMContentLoaded", function () {
     data = DC.takePageData("The page's data (files/data/) could not be loaded: has " +
       "results/report been moved without its folder files/?");
     if (!data) return;
+    state = DC.labels.open(data.target, data.rules);
+    doc = state.doc;
     buildToolbar();
-    var template = null;
-    try { template = LF.parse(data.template, data.clustering); } catch (e) {
-      status("The label template " + data.templatePath + " is not in the format this page " +
-             "reads (" + e.message + "): the cards are shown without forms.", true);
-    }
-    if (template) {
-      doc = startingDoc(template);
-      readOtherClusterings();
-    }
+    if (doc) readOtherClusterings();
     render();
-    if (doc) showSaved();
+    shown();
+    showWorking();
+    if (state.problem) {
+      status("The page cannot use everything it was given: " + state.problem + ".", true);
+      if (state.kept !== null) {
+        var saveKept = el("button", {type: "button", text: "download the kept edits"});
+        saveKept.addEventListener("click", function () {
+          var url = URL.createObjectURL(new Blob([state.kept], {type: "text/yaml"}));
+          var link = el("a", {href: url, download: "kept_" + data.target.file, hidden: true});
+          document.body.appendChild(link); link.click(); link.remove();
+        });
+        bar.status.appendChild(document.createTextNode(" "));
+        bar.status.appendChild(saveKept);
+      }
+    } else if (state.baseSizesDiffer.length) {
+      status(data.target.base.source + " gives cluster(s) " + state.baseSizesDiffer.join(", ") +
+             " other sizes than this run's: is it from another run?", true);
+    }
     DC.keys.listen(document, activeKeys);
-    // marks made on a map or outliers page land in this page's storage entry: take them in
-    DC.store.onChange(data.run, data.clustering, function (text) {
-      if (!doc) return;
-      try {
-        var fresh = LF.parse(text, data.clustering);
-        if (DC.store.fits(fresh, data.clusters)) { doc = fresh; render(); showSaved(); }
-      } catch (e) { /* not this run's: keep the page's own */ }
+    // marks made on a map, outliers or review page land in the kept edits: take them in
+    DC.store.onChange(state.name, state.base.hash, function () {
+      if (state.sync()) reshow();
     });
     var linked = infos[Number(location.hash.split("-")[1])];  // page.html#cluster-3
     if (linked !== undefined) focusCard(linked);

@@ -332,7 +332,14 @@
     var marks = view.opts.marks ? view.opts.marks.keys.map(function (k) {
       return {keys: [k[0]], does: k[1], action: function () { toggle(k[2]); }};
     }) : [];
-    return marks.concat([
+    var fields = view.opts.fields ? view.opts.fields.attributes.slice(0, 9).map(function (a, i) {
+      return {keys: [String(i + 1)], does: "its own " + a, action: function () { focusField(i); }};
+    }).concat([
+      {keys: ["Enter"], does: "keep the value", typing: true, when: inViewField,
+       action: function (event) { commitField(event.target); view.dialog.focus(); }},
+      {keys: ["Escape"], does: "back to the picture", typing: true, when: inViewField,
+       action: function () { renderFields(); view.dialog.focus(); }}]) : [];
+    return fields.concat(marks, [
       {keys: ["ArrowLeft", "ArrowRight"], label: "\u2190 \u2192",
        does: "previous/next (" + (view.index + 1) + " of " + view.list.length + ")",
        action: function (event) {
@@ -352,6 +359,7 @@
         DC.el("dl", {className: "viewer-info"}),
         DC.el("p", {className: "viewer-marks"}),
         DC.el("div", {className: "viewer-buttons"}),
+        DC.el("div", {className: "viewer-fields"}),
         DC.el("p", {className: "help viewer-help"})])]);
     var dialog = DC.el("div", {id: "viewer", className: "overlay", hidden: true,
                                role: "dialog", "aria-modal": "true", tabIndex: -1}, [box]);
@@ -363,15 +371,65 @@
     document.body.appendChild(dialog);
     return {dialog: dialog, img: img, path: box.querySelector(".viewer-path"),
             info: box.querySelector(".viewer-info"), marks: box.querySelector(".viewer-marks"),
-            buttons: box.querySelector(".viewer-buttons"), help: box.querySelector(".viewer-help")};
+            buttons: box.querySelector(".viewer-buttons"), help: box.querySelector(".viewer-help"),
+            fields: box.querySelector(".viewer-fields")};
+  }
+
+  /* ---- the image's own values in the view (opts.fields) ------------------------------
+   * opts.fields: {attributes, get(item) -> {a: its own value}, set(item, a, text) -> a
+   * message (an error: a string starting "!"), options(a) -> the values to offer}. A
+   * number key focuses a field, Enter keeps its value, Esc goes back to the picture. */
+  function inViewField() {
+    var active = document.activeElement;
+    return !!(view && active && active.classList && active.classList.contains("viewer-field"));
+  }
+
+  function focusField(i) {
+    var input = view.fields.querySelectorAll(".viewer-field")[i];
+    if (input) { input.focus(); input.select(); }
+  }
+
+  function commitField(input) {
+    var item = view.list[view.index], said = view.opts.fields.set(
+      item, input.getAttribute("data-field"), input.value);
+    renderMarks();
+    renderFields();
+    if (said) {
+      view.marks.textContent = said.replace(/^!/, "");
+      view.marks.className = said.charAt(0) === "!" ? "viewer-marks error" : "viewer-marks";
+    }
+  }
+
+  function renderFields() {
+    var opts = view.opts, item = view.list[view.index];
+    view.fields.textContent = "";
+    if (!opts.fields) return;
+    var own = opts.fields.get(item) || {};
+    view.fields.appendChild(DC.el("p", {className: "meta", text: "Its own value (an entry " +
+      "under 'images:', over its cluster's):"}));
+    opts.fields.attributes.forEach(function (a, i) {
+      var input = DC.el("input", {type: "text", className: "viewer-field", autocomplete: "off",
+                                  value: Object.prototype.hasOwnProperty.call(own, a) ? own[a] : ""});
+      input.setAttribute("data-field", a);
+      input.setAttribute("spellcheck", "false");
+      var list = DC.el("datalist", {id: "viewer-dl-" + i});
+      opts.fields.options(a).slice(0, 60).forEach(function (v) {
+        list.appendChild(DC.el("option", {value: v}));
+      });
+      input.setAttribute("list", "viewer-dl-" + i);
+      input.addEventListener("change", function () { commitField(input); });
+      view.fields.appendChild(DC.el("label", {className: "field"},
+        [DC.el("kbd", {text: i < 9 ? String(i + 1) : ""}), " " + a + " ", input, list]));
+    });
   }
 
   function viewTables() { return [viewKeys].concat(view.opts.keys || []); }
 
   /* Open the view on list[index]. opts: data (page data), info(item) -> [[term, text]],
    * marks: {keys: [[key, label, name]], get(item) -> {name: bool}, toggle(item, name),
-   * describe(item) -> text}, keys: the page's key tables in force over the view (e.g.
-   * Ctrl+S), onClose(index) (else the focus goes back where it was). */
+   * describe(item) -> text}, fields: the image's own values (see renderFields), keys:
+   * the page's key tables in force over the view (e.g. Ctrl+S), onClose(index) (else the
+   * focus goes back where it was). */
   DC.openView = function (list, index, opts) {
     view = view || buildView();
     view.list = list; view.opts = opts; view.returnFocus = document.activeElement;
@@ -410,6 +468,7 @@
       view.info.appendChild(DC.el("dd", {text: pair[1]}));
     });
     renderMarks();
+    renderFields();
     view.help.textContent = keys.help(viewTables());  // "n of m" changes with the item
   }
 
@@ -418,6 +477,7 @@
   function renderMarks() {
     var opts = view.opts, item = view.list[view.index];
     view.marks.textContent = ""; view.buttons.textContent = "";
+    view.marks.className = "viewer-marks";
     if (!opts.marks) return;
     var state = opts.marks.get(item);
     opts.marks.keys.forEach(function (k) {
@@ -432,6 +492,11 @@
     var notes = opts.marks.describe ? opts.marks.describe(item) : "";
     view.marks.textContent = notes;
   }
+
+  /* Show the open view's marks and values anew (after an undo, or another page's edit). */
+  DC.refreshView = function () {
+    if (DC.viewOpen()) { renderMarks(); renderFields(); }
+  };
 
   function toggle(name) {
     view.opts.marks.toggle(view.list[view.index], name);

@@ -1,175 +1,433 @@
 /* descluster browser: the label file, and the copies of it this browser keeps.
  *
- * 1. The format (DC.labelfile): a label file read (parse) and written (serialize) byte for
- * byte. Reads only the layout the workflow's template has (and what the browser writes),
- * with values edited by hand (quoted or not); anything else is refused with the line
- * number. A document: {header: [comment lines], clustering: "m/p/kK", clusteringText: as
- * written, attributes: [names], clusters: [{id, comment, size, values: {a: text}, note,
- * mixed, outlier}], images: [{path, outlier, not_cluster, values: {a: text}, note}]}.
- * Strings are written double-quoted with JSON escaping (valid YAML).
+ * 1. The format (DC.labelfile): a label file read (parse) and written (serialize) by the one
+ * strict grammar the workflow's reader applies too (descluster/labelfile.py; its rules are
+ * DC.grammar, from descluster/grammar.json, loaded before this file). Anything outside it
+ * is refused with the line number; a download holds only what the page parsed and shows.
  *
  * 2. Browser storage (DC.store): every read and write of the browser's localStorage by the
- * pages, where a clustering's label file is kept as text while it is being named (the
- * clustering page) or its images marked (map and outliers pages); and the one check that
- * a kept file is of this run's clusters. */
+ * pages: a clustering's unsaved edits, kept as label-file text on top of the file its pages
+ * start from, keyed by the clustering and that file's hash; and the working clustering.
+ * What is trusted of it is DC.labels' (labelstate.js). */
 (function () {
   "use strict";
   var DC = window.DC = window.DC || {};
   /* ---- the format ----------------------------------------------------------------- */
-  var FIXED = ["note", "mixed", "outlier"];  // after the attributes, in this order
-  var IMAGE_FLAGS = ["outlier", "not_cluster"];
-  var KEY = "[A-Za-z_][A-Za-z0-9_.-]*";  // an attribute name
+  /* One strict line grammar, the same as the workflow's reader (descluster/labelfile.py);
+   * its rules are data (DC.grammar, from descluster/grammar.json, loaded before this
+   * file), the steps below mirror the Python ones line for line. A document:
+   * {clustering, attributes: [names], clusters: [{id, size, values: {a: text}, note, mixed,
+   * outlier, line, lines: {key: line}}], images: [{path, outlier, not_cluster,
+   * values: {a: non-empty text}, note, line, lines}]}; maps keyed by names or paths have
+   * no prototype. Nothing but the document is written back: no comment is carried over. */
+  var G = DC.grammar.labelFile, NAME = DC.grammar.name;
+  var RE = {};
+  ["forbidden", "skip", "quoted", "plain", "after", "flag", "clusterLine", "sizeLine",
+   "clusteringId"].forEach(function (k) { RE[k] = new RegExp(G[k]); });
+  var EDGE = new RegExp(G.edgeSpace), EDGE_ALL = new RegExp(G.edgeSpace, "g");
+  var NAME_RE = new RegExp(NAME.pattern);
+  // a UTF-16 surrogate without its other half (text from storage can hold one; a file
+  // read as UTF-8 cannot)
+  var LONE = /[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/;
+  var FIXED = G.clusterFlags, IMAGE_FLAGS = G.imageFlags;
 
   function LabelFileError(line, message) {
     this.line = line;
+    this.reason = message;
     this.message = (line ? "line " + line + ": " : "") + message;
   }
   LabelFileError.prototype = Object.create(Error.prototype);
   LabelFileError.prototype.name = "LabelFileError";
 
-  /* A value as written by the browser ("json"), or edited by hand: 'single', plain, empty. */
-  function parseText(raw, line) {
-    var text = (raw || "").replace(/\s+$/, "");
-    var m;
-    if (text.charAt(0) === '"') {
-      m = /^"((?:[^"\\]|\\.)*)"(?:\s+#.*)?$/.exec(text);
-      if (!m) throw new LabelFileError(line, "a quoted value must end with its closing \" " +
-                                             "(and nothing after it but a # comment)");
-      try { return JSON.parse('"' + m[1] + '"'); } catch (e) {
-        throw new LabelFileError(line, "the quoted value has an escape JSON does not know");
+  function has(map, key) { return Object.prototype.hasOwnProperty.call(map, key); }
+
+  function repr(text, limit) {
+    var shown = JSON.stringify(String(text));
+    return shown.length > (limit || 60) ? shown.slice(0, (limit || 60) - 4) + "...\"" : shown;
+  }
+
+  /* Why name cannot name an attribute, or null (descluster/names.py, name_problem). */
+  function nameProblem(name) {
+    if (typeof name !== "string") return "is not text; names are text";
+    if (!NAME_RE.test(name)) {
+      return "is not a valid name: a name starts with a letter (A-Z, a-z) and holds only " +
+             "letters, digits and '_'";
+    }
+    if (name.length > NAME.maxLength) return "is longer than " + NAME.maxLength + " characters";
+    if (NAME.yamlWords.indexOf(name.toLowerCase()) >= 0) {
+      return "is a YAML word (read as true/false or null); name it otherwise";
+    }
+    if (NAME.objectMembers.indexOf(name) >= 0) {
+      return "is a member of every JavaScript object (the pages would misread it); " +
+             "name it otherwise";
+    }
+    if (NAME.reserved.indexOf(name) >= 0) {
+      return "is a name the workflow uses itself; name it otherwise";
+    }
+    for (var i = 0; i < NAME.reservedSuffixes.length; i++) {
+      var suffix = NAME.reservedSuffixes[i];
+      if (name.length >= suffix.length && name.slice(-suffix.length) === suffix) {
+        return "ends in '" + suffix + "', as the columns the workflow adds; name it otherwise";
       }
     }
-    if (text.charAt(0) === "'") {
-      m = /^'((?:[^']|'')*)'(?:\s+#.*)?$/.exec(text);
-      if (!m) throw new LabelFileError(line, "a quoted value must end with its closing '");
-      return m[1].replace(/''/g, "'");
-    }
-    text = text.replace(/(^|\s)#.*$/, "").trim();
-    if (/^[\[\]{}&*!|>%@`]/.test(text) || /^- /.test(text) || text === "-") {
-      throw new LabelFileError(line, "write the value in double quotes");
-    }
-    return text === "~" || text === "null" ? "" : text;
+    return null;
   }
 
-  function parseFlag(raw, line, name) {
-    var text = (raw || "").replace(/\s+#.*$/, "").trim();
-    if (text === "true") return true;
-    if (text === "false") return false;
-    throw new LabelFileError(line, "'" + name + "' must be true or false, not '" + text + "'");
+  function describeChar(c) {
+    var code = "U+" + ("000" + c.charCodeAt(0).toString(16).toUpperCase()).slice(-4);
+    if (c === "\r") return code + " (a carriage return not followed by a line feed)";
+    if (c === "\t") return code + " (a tab; indent with spaces)";
+    if ("\u0085\u2028\u2029\u000b\u000c".indexOf(c) >= 0) {
+      return code + " (a line break other than \\n)";
+    }
+    return code;
   }
 
-  /* Parse a label file; expected (optional) is the page's clustering. */
-  function parse(text, expected) {
-    var lines = text.replace(/^\ufeff/, "").split(/\r?\n/);
-    if (lines.length && lines[lines.length - 1] === "") lines.pop();
-    var at = 0, m;
-    function line() { return lines[at]; }
-    function fail(message) { throw new LabelFileError(at + 1, message); }
-    var doc = {header: [], attributes: null, clusters: [], images: []};
-    while (at < lines.length && /^(#.*)?$/.test(line())) doc.header.push(lines[at++]);
-    m = at < lines.length && /^clustering: (.*)$/.exec(line());
-    if (!m) fail("expected 'clustering: <model>/<variant>/k<k>' after the comment lines");
-    doc.clusteringText = m[1];
-    doc.clustering = parseText(m[1], at + 1);
-    if (expected && doc.clustering !== expected) {
-      fail("this file is for clustering " + doc.clustering + ", this page is " + expected);
+  /* The lines of a text, checked character by character (labelfile.py, split_lines). */
+  function splitLines(text) {
+    if (text.charAt(0) === "\ufeff") text = text.slice(1);
+    var lines = text.split("\n");
+    if (lines[lines.length - 1] === "") lines.pop();
+    var limit = G.maxLineLength, bad;
+    for (var i = 0; i < lines.length; i++) {
+      if (lines[i].charAt(lines[i].length - 1) === "\r") lines[i] = lines[i].slice(0, -1);
+      if (lines[i].length > limit) {
+        throw new LabelFileError(i + 1, "the line is longer than " + limit + " characters");
+      }
+      if ((bad = RE.forbidden.exec(lines[i]))) {
+        throw new LabelFileError(i + 1, "character " + describeChar(bad[0]) +
+                                        " is not allowed in a label file");
+      }
+      if (LONE.test(lines[i])) {
+        throw new LabelFileError(i + 1, "the line holds half of a character (a lone surrogate)");
+      }
     }
-    at++;
-    if (line() !== "clusters:") fail("expected 'clusters:'");
-    at++;
-    var seen = Object.create(null);
-    while (at < lines.length && /^  - /.test(line())) {
-      m = /^  - cluster: (\d+)((?:\s+#.*)?)$/.exec(line());
-      if (!m) fail("expected '- cluster: <number>' (indented by 2 spaces)");
-      var cluster = {id: Number(m[1]), comment: m[2], values: Object.create(null)};
-      if (seen[cluster.id]) fail("cluster " + cluster.id + " is listed twice (first on line " +
-                                 seen[cluster.id] + ")");
-      seen[cluster.id] = at + 1;
-      at++;
-      m = at < lines.length && /^    size: (\d+)\s*$/.exec(line());
-      if (!m) fail("expected 'size: <number>' (indented by 4 spaces) under cluster " + cluster.id);
-      cluster.size = m[1];
-      at++;
-      var keys = [];
-      while (at < lines.length && (m = new RegExp("^    (" + KEY + "):(?: (.*))?$").exec(line()))) {
-        var name = m[1];
-        if (name === "cluster" || name === "size" || keys.indexOf(name) >= 0) {
-          fail("'" + name + "' appears twice in cluster " + cluster.id);
+    return lines;
+  }
+
+  /* One spelling per file: forward slashes, no empty or '.' parts (labelfile.py). */
+  function normalisePath(path) {
+    var unified = path.replace(/\\/g, "/");
+    var parts = unified.split("/").filter(function (p) { return p !== "" && p !== "."; });
+    return (unified.charAt(0) === "/" ? "/" : "") + parts.join("/");
+  }
+
+  function Cursor(lines) { this.lines = lines; this.at = 0; }
+  Cursor.prototype.peek = function () {
+    while (this.at < this.lines.length && RE.skip.test(this.lines[this.at])) this.at++;
+    return this.at < this.lines.length ? this.lines[this.at] : null;
+  };
+  Cursor.prototype.fail = function (message, line) {
+    throw new LabelFileError(line || this.at + 1, message);
+  };
+
+  /* A value after "key:"; kind "text" (trimmed, "" = unknown), "path" or "flag". */
+  function value(cursor, rest, key, kind) {
+    var m, text, result;
+    if (RE.after.test(rest)) {
+      if (kind === "flag") cursor.fail("'" + key + "' must be true or false");
+      return "";
+    }
+    text = rest.replace(/^ +/, "");
+    if (kind === "flag") {
+      m = RE.flag.exec(text);
+      if (!m || !RE.after.test(text.slice(m[0].length))) {
+        cursor.fail("'" + key + "' must be true or false, not " + repr(text, 40));
+      }
+      return m[1] === "true";
+    }
+    if ((m = RE.quoted.exec(text))) {
+      if (!RE.after.test(text.slice(m[0].length))) {
+        cursor.fail("nothing may follow the closing quote of '" + key + "' but a # comment");
+      }
+      result = JSON.parse(m[0]);
+    } else if (text.charAt(0) === '"') {
+      cursor.fail("the quoted value of '" + key + "' must end with its closing \" and use " +
+                  "only the escapes \\\" \\\\ \\/ \\uXXXX (no surrogates)");
+    } else {
+      m = RE.plain.exec(text);
+      if (!m || !RE.after.test(text.slice(m[0].length))) {
+        cursor.fail(repr(key + ": " + text) + " is not plain text; write the value in double " +
+                    "quotes: " + key + ": \"...\"");
+      }
+      result = m[0];
+      if (NAME.yamlWords.indexOf(result.toLowerCase()) >= 0) {
+        cursor.fail("'" + key + ": " + result + "' is read by YAML as true/false or null, not " +
+                    "text; write it in quotes: " + key + ": \"" + result + "\"");
+      }
+    }
+    var bad = RE.forbidden.exec(result);
+    if (bad) {
+      cursor.fail("the value of '" + key + "' holds character " + describeChar(bad[0]) +
+                  ", which a label file does not allow");
+    }
+    if (kind === "path") {
+      if (result === "") cursor.fail("the image path is empty");
+      if (EDGE.test(result)) {
+        cursor.fail("the image path " + repr(result) + " starts or ends with a space; paths " +
+                    "are taken exactly as written");
+      }
+      result = normalisePath(result);
+      if (result === "") cursor.fail("the image path is empty");
+      return result;
+    }
+    return result.replace(EDGE_ALL, "");
+  }
+
+  /* [key, rest] of a line "    key: value" (4 spaces). */
+  function keyLine(cursor, line) {
+    var body = line.slice(4);
+    if (body.charAt(0) === " ") cursor.fail("a key is indented by 4 spaces, no more");
+    var colon = body.indexOf(":");
+    if (colon < 0 || !(colon + 1 === body.length || body.charAt(colon + 1) === " ")) {
+      cursor.fail("expected 'name: value'");
+    }
+    return [body.slice(0, colon), body.slice(colon + 1)];
+  }
+
+  function attributeName(cursor, key) {
+    var problem = nameProblem(key);
+    if (problem) {
+      cursor.fail("attribute name " + repr(key) + " " + problem + " (docs/safety.md: names)");
+    }
+  }
+
+  function topKey(cursor, name, withValue) {
+    var line = cursor.peek();
+    if (line === null) cursor.fail("the file ends where '" + name + ":' was expected");
+    if (line.slice(0, name.length + 1) !== name + ":") {
+      var m = /^([A-Za-z_][A-Za-z0-9_]*):/.exec(line);
+      cursor.fail((m ? "unknown or misplaced key " + repr(m[1], 40)
+                     : "unexpected line " + repr(line, 40)) +
+                  "; expected '" + name + ":' (the keys are clustering, clusters, images, in " +
+                  "this order)");
+    }
+    var rest = line.slice(name.length + 1);
+    if (rest && rest.charAt(0) !== " ") cursor.fail("expected a space after '" + name + ":'");
+    if (!withValue && !RE.after.test(rest)) {
+      cursor.fail("expected '" + name + ":' alone on its line");
+    }
+    return rest;
+  }
+
+  function entryKeys(cursor, entry, onKey) {
+    var line;
+    for (;;) {
+      line = cursor.peek();
+      if (line === null || line.slice(0, 4) !== "    ") break;
+      var kv = keyLine(cursor, line);
+      if (has(entry.lines, kv[0])) {
+        cursor.fail(repr(kv[0]) + " appears twice in this entry (first on line " +
+                    entry.lines[kv[0]] + ")");
+      }
+      onKey(kv[0], kv[1]);
+      entry.lines[kv[0]] = cursor.at + 1;
+      cursor.at++;
+    }
+    if (line !== null && line.slice(0, 4) !== "  - " && line.charAt(0) === " ") {
+      cursor.fail("unexpected indentation: entries start with '  - ', their keys with 4 spaces");
+    }
+  }
+
+  function readClusters(cursor, doc) {
+    var seen = Object.create(null), line, m;
+    while ((line = cursor.peek()) !== null && line.slice(0, 4) === "  - ") {
+      m = RE.clusterLine.exec(line);
+      if (!m) cursor.fail("expected '  - cluster: <number>' (a whole number, no leading zeros)");
+      var lines = Object.create(null);
+      lines.cluster = cursor.at + 1;
+      var cluster = {id: Number(m[1]), size: 0, values: Object.create(null), note: "",
+                     mixed: false, outlier: false, line: cursor.at + 1, lines: lines};
+      if (seen[cluster.id]) {
+        cursor.fail("cluster " + cluster.id + " is listed twice (first on line " +
+                    seen[cluster.id] + ")");
+      }
+      seen[cluster.id] = cursor.at + 1;
+      cursor.at++;
+      line = cursor.peek();
+      m = line !== null ? RE.sizeLine.exec(line) : null;
+      if (!m) cursor.fail("expected '    size: <number>' under cluster " + cluster.id);
+      cluster.size = Number(m[1]);
+      cluster.lines.size = cursor.at + 1;
+      cursor.at++;
+      var order = [];
+      entryKeys(cursor, cluster, function (key, rest) {
+        if (key === "mixed" || key === "outlier") cluster[key] = value(cursor, rest, key, "flag");
+        else if (key === "note") cluster.note = value(cursor, rest, key, "text");
+        else {
+          attributeName(cursor, key);
+          cluster.values[key] = value(cursor, rest, key, "text");
         }
-        keys.push(name);
-        if (name === "mixed" || name === "outlier") cluster[name] = parseFlag(m[2], at + 1, name);
-        else if (name === "note") cluster.note = parseText(m[2], at + 1);
-        else cluster.values[name] = parseText(m[2], at + 1);
-        at++;
-      }
-      var attributes = keys.slice(0, Math.max(0, keys.length - FIXED.length));
-      if (keys.slice(attributes.length).join() !== FIXED.join() ||
+        order.push(key);
+      });
+      var attributes = order.length >= FIXED.length ?
+        order.slice(0, order.length - FIXED.length) : [];
+      if (order.slice(attributes.length).join() !== FIXED.join() ||
           attributes.some(function (a) { return FIXED.indexOf(a) >= 0; })) {
-        fail("cluster " + cluster.id + " must have its attributes, then note, mixed and " +
-             "outlier, each on its own line (found: " + keys.join(", ") + ")");
+        cursor.fail("cluster " + cluster.id + " must have its attributes, then " +
+                    FIXED.join(", ") + ", each on its own line (found: " +
+                    (order.join(", ") || "none") + ")", cluster.line);
       }
       if (doc.attributes === null) doc.attributes = attributes;
-      else if (attributes.join() !== doc.attributes.join()) {
-        fail("cluster " + cluster.id + " has the attributes " + attributes.join(", ") +
-             "; the first cluster has " + doc.attributes.join(", "));
+      else if (attributes.join() !== doc.attributes.join() ||
+               attributes.length !== doc.attributes.length) {
+        cursor.fail("cluster " + cluster.id + " has the attributes " +
+                    (attributes.join(", ") || "none") + "; the first cluster has " +
+                    (doc.attributes.join(", ") || "none"), cluster.line);
       }
       doc.clusters.push(cluster);
     }
-    if (!doc.clusters.length) fail("expected '- cluster: <number>' entries under 'clusters:'");
-    if (line() === "images: []") at++;
-    else if (line() === "images:") {
-      at++;
-      var paths = Object.create(null);
-      while (at < lines.length && /^  - /.test(line())) {
-        m = /^  - path: (.*)$/.exec(line());
-        if (!m) fail("expected '- path: \"<image path>\"' (indented by 2 spaces)");
-        var image = newImage(parseText(m[1], at + 1));
-        if (!image.path) fail("the image path is empty");
-        if (paths[image.path]) fail("image " + image.path + " is listed twice (first on line " +
-                                    paths[image.path] + ")");
-        paths[image.path] = at + 1;
-        at++;
-        while (at < lines.length && (m = new RegExp("^    (" + KEY + "):(?: (.*))?$").exec(line()))) {
-          if (IMAGE_FLAGS.indexOf(m[1]) >= 0) image[m[1]] = parseFlag(m[2], at + 1, m[1]);
-          else if (m[1] === "note") image.note = parseText(m[2], at + 1);
-          else if (doc.attributes.indexOf(m[1]) >= 0) image.values[m[1]] = parseText(m[2], at + 1);
-          else fail("unknown key '" + m[1] + "' for an image (expected outlier, not_cluster, " +
-                    "note or one of the attributes " + doc.attributes.join(", ") + ")");
-          at++;
-        }
-        doc.images.push(image);
+    if (!doc.clusters.length) {
+      cursor.fail("expected '  - cluster: <number>' entries under 'clusters:'");
+    }
+  }
+
+  function readImages(cursor, doc) {
+    var seen = Object.create(null), line;
+    while ((line = cursor.peek()) !== null && line.slice(0, 4) === "  - ") {
+      if (line.slice(0, 9) !== "  - path:" || (line.length > 9 && line.charAt(9) !== " ")) {
+        cursor.fail("expected '  - path: \"<image path>\"'");
       }
-    } else fail("expected 'images: []' or 'images:' after the clusters");
-    while (at < lines.length && lines[at].trim() === "") at++;
-    if (at < lines.length) fail("unexpected text after the images");
+      var image = newImage(null);
+      image.line = cursor.at + 1;
+      image.lines = Object.create(null);
+      image.lines.path = cursor.at + 1;
+      image.path = value(cursor, line.slice(9), "path", "path");
+      if (seen[image.path]) {
+        cursor.fail("image " + repr(image.path) + " is listed twice (first on line " +
+                    seen[image.path] + ")");
+      }
+      seen[image.path] = cursor.at + 1;
+      cursor.at++;
+      entryKeys(cursor, image, function (key, rest) {
+        if (IMAGE_FLAGS.indexOf(key) >= 0) image[key] = value(cursor, rest, key, "flag");
+        else if (key === "note") image.note = value(cursor, rest, key, "text");
+        else if (doc.attributes.indexOf(key) >= 0) {
+          var text = value(cursor, rest, key, "text");
+          if (text) image.values[key] = text;
+        } else {
+          attributeName(cursor, key);
+          cursor.fail("unknown key " + repr(key) + " for an image (expected " +
+                      IMAGE_FLAGS.join(", ") + ", note or an attribute of the clusters: " +
+                      (doc.attributes.join(", ") || "none") + ")");
+        }
+      });
+      doc.images.push(image);
+    }
+  }
+
+  /* Parse a label file's text; expected (optional) is the page's clustering. Throws a
+   * LabelFileError naming the line. */
+  function parse(text, expected) {
+    if (typeof text !== "string") throw new LabelFileError(0, "not text");
+    if (text.length > G.maxBytes || text.length * 3 > G.maxBytes &&
+        new Blob([text]).size > G.maxBytes) {
+      throw new LabelFileError(0, "the file is larger than " + (G.maxBytes / 1048576) +
+                                  " MiB, the most a label file may hold");
+    }
+    var cursor = new Cursor(splitLines(text));
+    var clustering = value(cursor, topKey(cursor, "clustering", true), "clustering", "text");
+    if (!RE.clusteringId.test(clustering)) {
+      cursor.fail("'clustering' must name a clustering as model/variant/kK (e.g. " +
+                  "osnet/pca150/k30), not " + repr(clustering));
+    }
+    if (expected !== undefined && expected !== null && clustering !== expected) {
+      cursor.fail("the file is for clustering " + repr(clustering) + ", not " + repr(expected));
+    }
+    var doc = {clustering: clustering, attributes: null, clusters: [], images: []};
+    cursor.at++;
+    topKey(cursor, "clusters", false);
+    cursor.at++;
+    readClusters(cursor, doc);
+    var rest = topKey(cursor, "images", true);
+    if (/^ \[\](?: +#.*| *)$/.test(rest)) cursor.at++;
+    else if (RE.after.test(rest)) {
+      cursor.at++;
+      readImages(cursor, doc);
+    } else cursor.fail("expected 'images: []' or 'images:' followed by '  - path: ...' entries");
+    if (cursor.peek() !== null) {
+      cursor.fail("unexpected text after the images (only comments and blank lines may follow)");
+    }
     return doc;
   }
 
   function quote(text) { return JSON.stringify(text); }
 
-  /* The text of a document: the template's layout line for line (its comments and
-     cluster comments as read), every string double-quoted, images only when marked. */
-  function serialize(doc) {
-    var out = doc.header.slice();
-    out.push("clustering: " + doc.clusteringText, "clusters:");
-    doc.clusters.forEach(function (c) {
-      out.push("  - cluster: " + c.id + c.comment, "    size: " + c.size);
-      doc.attributes.forEach(function (a) { out.push("    " + a + ": " + quote(c.values[a] || "")); });
-      out.push("    note: " + quote(c.note || ""), "    mixed: " + !!c.mixed,
-               "    outlier: " + !!c.outlier);
-    });
-    if (!doc.images.length) out.push("images: []");
-    else {
-      out.push("images:");
-      doc.images.forEach(function (image) {
-        out.push("  - path: " + quote(image.path));
-        IMAGE_FLAGS.forEach(function (f) { if (image[f]) out.push("    " + f + ": true"); });
-        doc.attributes.forEach(function (a) {
-          if (image.values[a]) out.push("    " + a + ": " + quote(image.values[a]));
-        });
-        if (image.note) out.push("    note: " + quote(image.note));
-      });
+  /* A value as it will be written: outer spaces dropped; refused characters throw. */
+  function checkedText(text, what) {
+    if (typeof text !== "string") throw new LabelFileError(0, what + " must be text");
+    var bad = RE.forbidden.exec(text);
+    if (bad) {
+      throw new LabelFileError(0, what + " holds character " + describeChar(bad[0]) +
+                                  ", which a label file does not allow");
     }
+    if (LONE.test(text)) throw new LabelFileError(0, what + " holds a lone surrogate");
+    return text.replace(EDGE_ALL, "");
+  }
+
+  /* Text without the characters a label file refuses, outer spaces kept: what a form field
+   * may hold (typing or pasting a tab, a line break or a direction override drops it). */
+  function cleanText(text) {
+    return String(text).replace(new RegExp(G.forbidden, "g"), "")
+      .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(^|[^\ud800-\udbff])[\udc00-\udfff]/g, "$1");
+  }
+
+  /* '12.5%': size / total to a tenth of a percent, half up, in integers (labelfile.py). */
+  function shareText(size, total) {
+    var perMille = Math.floor((2000 * size + total) / (2 * total));
+    return Math.floor(perMille / 10) + "." + (perMille % 10) + "%";
+  }
+
+  function header(clustering) {
+    var stem = clustering.split("/").join("_");
+    return G.header.map(function (line) {
+      return line.split("{clustering}").join(clustering).split("{stem}").join(stem);
+    });
+  }
+
+  /* The text of a document, exactly as the workflow's template writes it (labelfile.py,
+   * serialize). Throws a LabelFileError for a value no label file may hold. */
+  function serialize(doc) {
+    if (typeof doc.clustering !== "string" || !RE.clusteringId.test(doc.clustering)) {
+      throw new LabelFileError(0, "not a clustering id: " + repr(doc.clustering));
+    }
+    doc.attributes.forEach(function (a) {
+      var problem = nameProblem(a);
+      if (problem) throw new LabelFileError(0, "attribute name " + repr(a) + " " + problem);
+    });
+    var plain = RE.plain.exec(doc.clustering);
+    var plainId = plain && plain[0] === doc.clustering &&
+      NAME.yamlWords.indexOf(doc.clustering.toLowerCase()) < 0;
+    var out = header(doc.clustering);
+    out.push("clustering: " + (plainId ? doc.clustering : quote(doc.clustering)), "clusters:");
+    var total = 0;
+    doc.clusters.forEach(function (c) { total += Number(c.size); });
+    doc.clusters.forEach(function (c) {
+      var comment = !total ? "" :
+        G.clusterComment.split("{share}").join(shareText(Number(c.size), total));
+      out.push("  - cluster: " + Number(c.id) + comment, "    size: " + Number(c.size));
+      doc.attributes.forEach(function (a) {
+        out.push("    " + a + ": " + quote(checkedText(has(c.values, a) ? c.values[a] : "", a)));
+      });
+      out.push("    note: " + quote(checkedText(c.note || "", "note")),
+               "    mixed: " + (c.mixed ? "true" : "false"),
+               "    outlier: " + (c.outlier ? "true" : "false"));
+    });
+    out.push(doc.images.length ? "images:" : "images: []");
+    doc.images.forEach(function (image) {
+      var path = image.path;
+      if (typeof path !== "string" || !path || EDGE.test(path)) {
+        throw new LabelFileError(0, "not an image path: " + repr(path));
+      }
+      out.push("  - path: " + quote(normalisePath(checkedText(path, "path"))));
+      IMAGE_FLAGS.forEach(function (f) { if (image[f]) out.push("    " + f + ": true"); });
+      doc.attributes.forEach(function (a) {
+        var text = checkedText(has(image.values, a) ? image.values[a] : "", a);
+        if (text) out.push("    " + a + ": " + quote(text));
+      });
+      var note = checkedText(image.note || "", "note");
+      if (note) out.push("    note: " + quote(note));
+    });
     return out.join("\n") + "\n";
   }
 
@@ -216,37 +474,40 @@
   }
 
   DC.labelfile = {parse: parse, serialize: serialize, LabelFileError: LabelFileError,
-                  IMAGE_MARKS: IMAGE_MARKS, newImage: newImage, isEmptyImage: isEmptyImage};
+                  nameProblem: nameProblem, cleanText: cleanText, normalisePath: normalisePath,
+                  IMAGE_MARKS: IMAGE_MARKS, newImage: newImage, isEmptyImage: isEmptyImage,
+                  setMarks: setMarks};
 
-  /* ---- browser storage: the label files this browser keeps --------------------------
-   * State: none here; localStorage holds, under key(run, clustering), the text of the
-   * label file of each clustering being named or marked. The clustering page writes it on
-   * every edit (and reads it when it opens, and when another tab changes it); the map and
-   * outliers pages add image marks to it (markImages). A run is its results folder, so two
-   * runs never share an entry. */
+  /* ---- browser storage: what this browser keeps -----------------------------------
+   * State: none here; localStorage holds, per clustering and version of the label file
+   * its pages start from (the file the run used: its hash), the text of the label file
+   * with the person's unsaved edits on top (DC.labels decides what is trusted: the kept
+   * text is parsed by the grammar, fitted to the run, and every change it makes is shown);
+   * and per project the working clustering. Never keyed by the folder: a moved or copied
+   * report, or a colleague's copy, starts from the same file. */
+  var PREFIX = "descluster:labels:";
 
-  /* Where this browser keeps a clustering's label file. The one place that decides it. */
-  function key(run, clustering) { return "descluster:" + run + ":" + clustering; }
+  /* Where this browser keeps a clustering's edits on the file of that hash: the one place
+     that decides it. */
+  function key(clustering, hash) { return PREFIX + clustering + ":" + hash; }
 
-  /* The kept text of a clustering's label file, or null; throws when the browser keeps
-     nothing for these pages (storage off, e.g. for file:// pages in some settings). */
-  function read(run, clustering) {
-    return window.localStorage.getItem(key(run, clustering));
-  }
+  /* The kept text, or null; throws when the browser keeps nothing for these pages
+     (storage off, e.g. for file:// pages in some settings). */
+  function read(clustering, hash) { return window.localStorage.getItem(key(clustering, hash)); }
 
-  /* Keep text as a clustering's label file; throws when the browser refuses (storage off or
-     full). */
-  function write(run, clustering, text) {
-    window.localStorage.setItem(key(run, clustering), text);
-  }
+  /* Keep text; throws when the browser refuses (storage off or full). */
+  function write(clustering, hash, text) { window.localStorage.setItem(key(clustering, hash), text); }
 
-  /* The texts kept for the run's other clusterings (unreadable storage: none). */
-  function others(run, clustering) {
-    var prefix = key(run, ""), own = key(run, clustering), texts = [];
+  /* Keep nothing (the edits are the file's). */
+  function remove(clustering, hash) { window.localStorage.removeItem(key(clustering, hash)); }
+
+  /* The texts kept for other clusterings (unreadable storage: none): suggestions only. */
+  function others(clustering) {
+    var texts = [];
     try {
       for (var i = 0; i < window.localStorage.length; i++) {
         var name = window.localStorage.key(i);
-        if (name.indexOf(prefix) === 0 && name !== own) {
+        if (name.indexOf(PREFIX) === 0 && name.indexOf(PREFIX + clustering + ":") !== 0) {
           texts.push(window.localStorage.getItem(name));
         }
       }
@@ -254,65 +515,33 @@
     return texts;
   }
 
-  /* Call changed(text) when another page of this browser changes the clustering's kept
-     file (the "storage" event fires in the other tabs, not the writing one). */
-  function onChange(run, clustering, changed) {
+  /* The clusterings this browser keeps unsaved edits for (unreadable storage: none). */
+  function edited() {
+    var names = [];
+    try {
+      for (var i = 0; i < window.localStorage.length; i++) {
+        var name = window.localStorage.key(i);
+        if (name.indexOf(PREFIX) === 0) names.push(name.slice(PREFIX.length, name.lastIndexOf(":")));
+      }
+    } catch (e) { /* nothing kept can be read: none */ }
+    return names;
+  }
+
+  /* Call changed() when another page of this browser changes what is kept for the
+     clustering's file (the "storage" event fires in the other tabs, not the writing one). */
+  function onChange(clustering, hash, changed) {
     window.addEventListener("storage", function (event) {
-      if (event.key === key(run, clustering) && event.newValue !== null) changed(event.newValue);
+      if (event.key === key(clustering, hash)) changed();
     });
   }
 
-  /* How a label document's clusters compare with a run's ([{id, size}], in order):
-   * sameIds (the same ids in the same order) and otherSizes (ids whose size differs). */
-  function compare(doc, clusters) {
-    var sameIds = doc.clusters.length === clusters.length && doc.clusters.every(function (c, i) {
-      return c.id === clusters[i].id;
-    });
-    return {sameIds: sameIds, otherSizes: !sameIds ? [] : doc.clusters.filter(function (c, i) {
-      return Number(c.size) !== Number(clusters[i].size);
-    }).map(function (c) { return c.id; })};
+  /* The working clustering chosen for a project (its id), or null. */
+  function working(project) { return window.localStorage.getItem("descluster:working:" + project); }
+
+  function setWorking(project, clustering) {
+    window.localStorage.setItem("descluster:working:" + project, clustering);
   }
 
-  /* The one "same clusters?" check of a kept file: the run's ids, in order, and sizes. */
-  function fits(doc, clusters) {
-    var same = compare(doc, clusters);
-    return same.sameIds && !same.otherSizes.length;
-  }
-
-  /* The label document of a clustering ({name, template}) as its page would start from:
-   * what this browser keeps for it, else its template. Throws with a message to show. */
-  function keptDoc(run, clustering) {
-    var template = parse(clustering.template, clustering.name), kept = null;
-    try { kept = read(run, clustering.name); } catch (e) {
-      throw new Error("this browser keeps nothing for these pages, so marks cannot reach " +
-                      "the label file; mark the images on the clustering page's image view");
-    }
-    if (kept === null) return template;
-    var doc = parse(kept, clustering.name);
-    if (!fits(doc, template.clusters)) {
-      throw new Error("the labels this browser keeps for " + clustering.name + " are not this " +
-                      "run's: open its page first");
-    }
-    return doc;
-  }
-
-  /* Set (or with name null clear) a mark on the images at paths, in the label file this
-   * browser keeps for clustering (from another page: map, outliers); returns how many
-   * marks changed. Throws with a message to show. */
-  function markImages(run, clustering, paths, name, value) {
-    var doc = keptDoc(run, clustering);
-    var changed = setMarks(doc, paths, name, value);
-    try { write(run, clustering.name, serialize(doc)); } catch (e) {
-      throw new Error("this browser refused to keep the label file (storage full?)");
-    }
-    return changed;
-  }
-
-  /* The image entry of path in that label file ({} when none or unreadable). */
-  function imageMarks(run, clustering, path) {
-    try { return imageIndex(keptDoc(run, clustering))[path] || {}; } catch (e) { return {}; }
-  }
-
-  DC.store = {read: read, write: write, others: others, onChange: onChange,
-              compare: compare, fits: fits, markImages: markImages, imageMarks: imageMarks};
+  DC.store = {read: read, write: write, remove: remove, others: others, edited: edited,
+              onChange: onChange, working: working, setWorking: setWorking};
 })();

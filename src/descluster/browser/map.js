@@ -1,9 +1,12 @@
 /* descluster browser: the map of every image of one model and variant. A canvas with all
  * points (no sample), coloured by any clustering, ground-truth attribute, propagated label
  * or outlier score; hover shows the picture and path, a click opens the image view; a box
- * or lasso selection lists the images and marks them in a clustering's label file, in the
- * browser storage its page uses (DC.store: its next download includes them). The page's
- * keys are the table mapKeys, which also writes its help and its mode buttons. */
+ * or lasso selection lists the images and marks them in the working clustering's label
+ * file (shown and chosen in the toolbar, remembered in this browser), kept on top of the
+ * file the run used as its page keeps it (DC.labels: its next download includes them;
+ * more than 50 at once asks first; Ctrl+Z takes marks back). A labelled clustering's
+ * legend and hover name its clusters. The page's keys are the table mapKeys, which also
+ * writes its help and its mode buttons. */
 (function () {
   "use strict";
   var DC = window.DC, LF = DC.labelfile, el = DC.el;
@@ -36,12 +39,14 @@
    * ui: the page's elements (toolbar, legend, selection panel, tip), made at start; with
    *   ui.mode the drag mode (setMode) and ui.pager, ui.say.
    * listPage: the page of the selection list shown (its pager and showSelection change it).
-   * chosen: the clustering ({name, page, file, template}) whose label file marks go to. */
+   * chosen: the working clustering ({name, page, file, template, base}: marks go to its
+   *   label file), changed by the toolbar's list; states: name -> its labels
+   *   (DC.labels.open), opened when first used; ui.labels its unsaved changes. */
   var data, n, xs, ys, paths = null, grid, drawOrder;
   var colourings = [], current = null, selected, nSelected = 0;
   var canvas, ctx, image, pixels, width = 0, height = 0, dpr = 1;
   var view = {scale: 1, tx: 0, ty: 0, zoom: 1}, drag = null, hovered = -1;
-  var ui = {}, listPage = 0, chosen = null;
+  var ui = {}, listPage = 0, chosen = null, states = Object.create(null);
 
   /* ---- decoding ------------------------------------------------------------------- */
   function typed(b64, size) {
@@ -328,6 +333,38 @@
 
   function status(text, isError, link) { ui.say(text, isError, link); }
 
+  /* The labels of the working clustering (opened once, followed across tabs). */
+  function chosenState() {
+    if (!states[chosen.name]) {
+      var target = chosen;
+      states[target.name] = DC.labels.open(target, data.rules);
+      DC.store.onChange(target.name, target.base.hash, function () {
+        if (states[target.name].sync()) showLabels();
+      });
+    }
+    return states[chosen.name];
+  }
+
+  /* The toolbar's line on the working clustering's unsaved changes. */
+  function showLabels() {
+    if (!chosen) return;
+    var state = chosenState();
+    if (!ui.labels || ui.labels.state !== state) {
+      ui.labels = DC.labels.panel(state);
+      ui.labels.state = state;
+      ui.labelsBox.textContent = "";
+      ui.labelsBox.appendChild(ui.labels.node);
+    } else ui.labels.update();
+    DC.refreshView();
+  }
+
+  function undo() {
+    if (!chosen) return;
+    var state = chosenState(), what = state.undo();
+    status(what ? "Undone in " + state.name + ": " + what + "." : "Nothing to undo.");
+    showLabels();
+  }
+
   function markSelection(name, value, what) {
     if (!chosen) return;
     if (!paths) { status("The image paths are still loading; try again in a moment.", true); return; }
@@ -337,27 +374,44 @@
              "their clusters on the clustering page instead).", true);
       return;
     }
-    try {
-      var marked = selectedRows().map(function (i) { return paths[i]; });
-      var changed = DC.store.markImages(data.run, chosen, marked, name, value);
-      status(nSelected + " selected image(s) " + what + " in the label file of " + chosen.name +
-             " (" + changed + " change(s)), kept in this browser: its page's next download " +
-             "includes them.", false, chosen);
-    } catch (e) {
-      status(e.message, true);
-    }
+    var state = chosenState(), count = nSelected;
+    if (!state.doc) { status(state.problem, true); return; }
+    var marked = selectedRows().map(function (i) { return paths[i]; });
+    DC.labels.markMany(state, marked, name, value, what + " (" + count + " selected images)",
+      function (changed) {
+        if (changed === null) { status("Nothing marked: cancelled."); return; }
+        if (!state.keptOk) {
+          status("This browser keeps nothing for these pages, so the marks cannot reach the " +
+                 "label file; mark images on the clustering page's image view.", true);
+          return;
+        }
+        status(count + " selected image(s) " + what + " in the label file of " + chosen.name +
+               " (" + changed + " change(s)), kept in this browser: its page's next download " +
+               "includes them (Ctrl+Z takes them back).", false, chosen);
+        showLabels();
+      });
   }
 
   /* ---- the image view ------------------------------------------------------------- */
+  /* How the legend and the hover name a value of a colouring: a cluster by its number and,
+     when the clustering is labelled, its name in the label file the run used. */
+  function valueText(c, code) {
+    if (code >= c.values.length) return "(other values)";
+    var v = c.values[code];
+    if (v === "") return "(unknown)";
+    if (c.group !== "clustering") return v;
+    var name = c.names ? c.names[code] : "";
+    return "cluster " + v + (name ? " \u00b7 " + name : "");
+  }
+
   function describe(i) {
     var info = [["image row", String(i)]];
     colourings.forEach(function (c) {
       var code = codesOf(c)[i];
       if (c.kind === "score") info.push([c.name, "percentile " + Math.round(100 * code / 255)]);
       else {
-        var value = code < c.values.length ? c.values[code] : "(other)";
-        info.push([c.group === "clustering" ? c.name + " cluster" : c.name + " (" + c.group + ")",
-                   value === "" ? "(unknown)" : value]);
+        info.push([c.group === "clustering" ? c.name : c.name + " (" + c.group + ")",
+                   valueText(c, code)]);
       }
     });
     return info;
@@ -367,16 +421,19 @@
     return {
       data: data, onClose: onClose,
       info: function (item) { return describe(item.row); },
+      keys: [undoKeys],
       marks: chosen ? {
         keys: LF.IMAGE_MARKS,
-        get: function (item) { return DC.store.imageMarks(data.run, chosen, item.path); },
+        get: function (item) { return chosenState().image(item.path) || {}; },
         toggle: function (item, name) {
-          try {
-            var now = !DC.store.imageMarks(data.run, chosen, item.path)[name];
-            DC.store.markImages(data.run, chosen, [item.path], name, now);
-            status(item.path + ": " + (now ? "" : "no longer ") + "marked '" + name + "' in the " +
-                   "label file of " + chosen.name + ".", false, chosen);
-          } catch (e) { status(e.message, true); }
+          var state = chosenState(), image = state.image(item.path);
+          if (!state.doc) { status(state.problem, true); return; }
+          var now = !(image && image[name]);
+          state.mark([item.path], name, now, (now ? "marked '" : "unmarked '") + name + "': " +
+                     item.path);
+          status(item.path + ": " + (now ? "" : "no longer ") + "marked '" + name + "' in the " +
+                 "label file of " + chosen.name + " (Ctrl+Z takes it back).", false, chosen);
+          showLabels();
         },
         describe: function () { return "Marks go into the label file of " + chosen.name + "."; }
       } : null
@@ -394,10 +451,7 @@
     if (i < 0) { ui.tip.hidden = true; return; }
     var c = current, code = codesOf(c)[i], value;
     if (c.kind === "score") value = c.name + ": percentile " + Math.round(100 * code / 255);
-    else {
-      value = code < c.values.length ? c.values[code] : "(other)";
-      value = (c.group === "clustering" ? "cluster " : c.name + ": ") + (value === "" ? "(unknown)" : value);
-    }
+    else value = (c.group === "clustering" ? "" : c.name + ": ") + valueText(c, code);
     var path = paths ? paths[i] : null;
     var url = path ? DC.originalUrl(data.imageRoot, path) : null;
     if (url) {
@@ -516,6 +570,11 @@
     WHOLE,
     {keys: ["Escape"], does: "clear the selection", action: function () { clearSelection(); }}]));
 
+  /* Keys that act over the image view too. */
+  var undoKeys = DC.keys.table("marks", [
+    {keys: ["Ctrl+z"], does: "undo a mark", typing: true,
+     when: function () { return !!chosen; }, action: undo}]);
+
   /* A button doing what a key does, named after it: "box select (b)". */
   function keyButton(entry) {
     return el("button", {type: "button",
@@ -553,9 +612,30 @@
     root.appendChild(el("div", {className: "toolbar-row"}, [
       el("label", {}, ["colour by ", ui.colour])].concat(modeButtons).concat([
       reset, el("span", {className: "count", text: n.toLocaleString("en") + " images"})])));
+    ui.clustering = el("select", {id: "markin", "aria-label": "the working clustering"});
+    var names = data.clusterings.map(function (c) { return c.name; });
+    data.clusterings.forEach(function (c, i) {
+      ui.clustering.appendChild(el("option", {value: String(i), text: c.name}));
+    });
+    chosen = data.clusterings.length ?
+      data.clusterings[names.indexOf(DC.labels.working(data, names))] : null;
+    if (chosen) ui.clustering.value = String(data.clusterings.indexOf(chosen));
+    ui.clustering.addEventListener("change", function () {
+      chosen = data.clusterings[Number(ui.clustering.value)];
+      DC.labels.setWorking(data, chosen.name);
+      status("Working clustering: " + chosen.name + " (remembered in this browser: the " +
+             "outliers page marks in it too).");
+      showLabels();
+    });
+    ui.labelsBox = el("div", {});
+    if (chosen) {
+      root.appendChild(el("div", {className: "toolbar-row"}, [
+        el("label", {}, ["working clustering (marks go to its label file): ", ui.clustering])]));
+      root.appendChild(ui.labelsBox);
+    }
     root.appendChild(el("p", {className: "help", text: "drag: pan, box or lasso (Shift adds to " +
       "the selection) \u00b7 wheel: zoom \u00b7 click a point: open it \u00b7 " +
-      DC.keys.help([mapKeys, DC.keys.grid])}));
+      DC.keys.help([mapKeys, undoKeys, DC.keys.grid])}));
   }
 
   function showLegend() {
@@ -581,8 +661,7 @@
     var entries = c.values.map(function (v, code) { return [code, v, c.counts[code]]; });
     if (c.other) entries.push([c.values.length, null, c.other]);
     entries.slice(0, LEGEND_MAX).forEach(function (e) {
-      var label = e[1] === null ? "(other values)" : e[1] === "" ? "(unknown)" :
-        (c.group === "clustering" ? "cluster " : "") + e[1];
+      var label = valueText(c, e[0]);
       var button = el("button", {type: "button", className: "entry",
                                  title: "select these images (Shift adds)"}, [
         el("span", {className: "swatch", style: "background:" + hex(colours[e[0]])}),
@@ -605,14 +684,6 @@
   function buildSelection() {
     var root = document.getElementById("selection");
     ui.count = el("h2", {id: "selected-count"});
-    ui.clustering = el("select", {id: "markin", "aria-label": "label file to mark in"});
-    data.clusterings.forEach(function (c, i) {
-      ui.clustering.appendChild(el("option", {value: String(i), text: c.name}));
-    });
-    chosen = data.clusterings[0] || null;
-    ui.clustering.addEventListener("change", function () {
-      chosen = data.clusterings[Number(ui.clustering.value)];
-    });
     var buttons = [["mark-bad", "mark bad", "outlier", true, "marked bad"],
                    ["mark-notcluster", "mark not this cluster", "not_cluster", true,
                     "marked 'not this cluster'"],
@@ -632,7 +703,8 @@
       showSelection();
     });
     ui.grid = el("div", {className: "tilegrid gallery-grid", id: "selected-tiles"});
-    var marking = chosen ? [el("label", {}, ["in the label file of ", ui.clustering])]
+    var marking = chosen ? [el("span", {className: "meta", text: "in the working clustering's " +
+                                        "label file (above): "})]
       .concat(buttons) : [el("span", {className: "meta", text: "no clustering to mark in"})];
     root.appendChild(ui.count);
     root.appendChild(el("div", {className: "tablebar"}, marking.concat([clear])));
@@ -709,6 +781,7 @@
     resize();
     document.body.setAttribute("data-first-paint-ms", String(Math.round(window.performance.now())));
     buildSelection();
+    showLabels();
     grid = buildGrid();
     canvas.addEventListener("pointerdown", pointerDown);
     canvas.addEventListener("pointermove", pointerMove);
@@ -719,7 +792,7 @@
     });
     canvas.addEventListener("wheel", wheel, {passive: false});
     DC.keys.listen(document, function () {
-      return DC.viewOpen() ? [] : [mapKeys, DC.keys.grid];  // the view takes its own keys
+      return DC.viewOpen() ? [] : [mapKeys, undoKeys, DC.keys.grid];  // the view: its own
     });
     window.addEventListener("resize", function () { later(resize); });
     window.setTimeout(loadPaths, 0);

@@ -1,8 +1,10 @@
 /* descluster browser: every flagged image of the outliers page, paged, sortable by score,
  * kind and number of models flagging, filterable by path or kind; every tile opens the
- * image view, where b marks the image bad in a clustering's label file (kept in this
- * browser as that clustering's page keeps it, DC.store: its next download includes the
- * mark). The page's keys are the table pageKeys, which also writes its help. */
+ * image view, where b marks the image bad in the working clustering's label file (shown
+ * and chosen in the toolbar, remembered in this browser; the mark is kept on top of the
+ * file the run used, as that clustering's page keeps it: DC.labels, its next download
+ * includes it; Ctrl+Z takes it back). The page's keys are the table pageKeys, which also
+ * writes its help. */
 (function () {
   "use strict";
   var DC = window.DC, LF = DC.labelfile, el = DC.el;
@@ -42,54 +44,99 @@
       render();
     });
     var grid = el("div", {className: "tilegrid gallery-grid"});
-    var markIn = el("select", {id: "markin", "aria-label": "label file to mark bad images in"});
+    var markIn = el("select", {id: "markin", "aria-label": "the working clustering"});
+    var names = data.clusterings.map(function (c) { return c.name; });
     data.clusterings.forEach(function (c, i) {
       markIn.appendChild(el("option", {value: String(i), text: c.name}));
     });
+    markIn.value = String(names.indexOf(DC.labels.working(data, names)));
     var line = DC.statusLine(), say = line.say;
+    /* states: clustering name -> its labels (DC.labels.open), opened when first marked in;
+     * panel: the working clustering's unsaved changes (DC.labels.panel), rebuilt when the
+     * working clustering changes. */
+    var states = Object.create(null), panel = null, panelBox = el("div", {});
+
+    function chosen() { return data.clusterings[Number(markIn.value)] || null; }
+
+    function stateOf(target) {
+      if (!states[target.name]) {
+        states[target.name] = DC.labels.open(target, data.rules);
+        DC.store.onChange(target.name, target.base.hash, function () {
+          if (states[target.name].sync()) { render(); updatePanel(); }
+        });
+      }
+      return states[target.name];
+    }
+
+    function updatePanel() {
+      if (!chosen()) return;
+      var state = stateOf(chosen());
+      if (!panel || panel.state !== state) {
+        panel = DC.labels.panel(state);
+        panel.state = state;
+        panelBox.textContent = "";
+        panelBox.appendChild(panel.node);
+      } else panel.update();
+    }
+
+    function undo() {
+      var state = chosen() && stateOf(chosen());
+      var what = state ? state.undo() : null;
+      say(what ? "Undone in " + state.name + ": " + what + "." : "Nothing to undo.");
+      render();
+      updatePanel();
+      DC.refreshView();
+    }
+
     /* The page's keys (the tiles' keys are DC.keys.grid). */
     var pageKeys = DC.keys.table("flagged images", [
       {keys: ["[", "]"], label: "[ ]", does: "previous/next page",
        action: function (event) { pager.turn(event.key === "]" ? 1 : -1); }}]);
+    /* Keys that act over the image view too. */
+    var markKeys = DC.keys.table("marks", [
+      {keys: ["Ctrl+z"], does: "undo a mark", typing: true,
+       when: function () { return data.clusterings.length > 0; }, action: undo}]);
     root.appendChild(el("div", {className: "tablebar"},
                         [el("label", {}, ["sort by ", sort]), filter, pager.prev, pager.next,
                          pager.where]));
     if (data.clusterings.length) {
       root.appendChild(el("div", {className: "tablebar"},
-                          [el("label", {}, ["mark bad images (b in a picture) in the label file of ",
-                                            markIn])]));
+                          [el("label", {}, ["working clustering (b in a picture marks the image " +
+                                            "bad in its label file): ", markIn])]));
+      root.appendChild(panelBox);
     }
     root.appendChild(line.node);
-    root.appendChild(el("p", {className: "help", text: DC.keys.help([pageKeys, DC.keys.grid])}));
+    root.appendChild(el("p", {className: "help",
+                              text: DC.keys.help([pageKeys, markKeys, DC.keys.grid])}));
     root.appendChild(grid);
     /* State: all (every flagged image, from the data), shown (those the filter lets
      * through, in the chosen order) and shownPage (the page of them shown), set by render;
      * shownPage also by the pager, and reset to 0 when the order or filter changes. */
     var shownPage = 0, shown = [];
 
-    function chosen() { return data.clusterings[Number(markIn.value)] || null; }
-
     function markTile(tile, path) {
-      var clustering = chosen();
-      var image = clustering ? DC.store.imageMarks(data.run, clustering, path) : {};
-      tile.classList.toggle("bad", !!image.outlier);
+      var image = chosen() ? stateOf(chosen()).image(path) : null;
+      tile.classList.toggle("bad", !!(image && image.outlier));
     }
 
     var marks = {
       keys: BAD,
-      get: function (item) { return DC.store.imageMarks(data.run, chosen(), item.path); },
+      get: function (item) { return stateOf(chosen()).image(item.path) || {}; },
       toggle: function (item) {
-        var clustering = chosen();
-        try {
-          var now = !DC.store.imageMarks(data.run, clustering, item.path).outlier;
-          DC.store.markImages(data.run, clustering, [item.path], "outlier", now);
-          say(item.path + ": " + (now ? "" : "no longer ") + "marked bad in the label file of " +
-              clustering.name + ", kept in this browser: its page's next download includes it.",
-              false, clustering);
-        } catch (e) { say(e.message, true); }
+        var target = chosen(), state = stateOf(target);
+        if (!state.doc) { say(state.problem, true); return; }
+        var image = state.image(item.path), now = !(image && image.outlier);
+        state.mark([item.path], "outlier", now, (now ? "marked bad: " : "no longer bad: ") +
+                   item.path);
+        if (!state.keptOk) say("This browser keeps nothing for these pages, so the mark cannot " +
+                               "reach the label file; mark it on the clustering page.", true);
+        else say(item.path + ": " + (now ? "" : "no longer ") + "marked bad in the label file of " +
+                 target.name + ", kept in this browser: its page's next download includes it " +
+                 "(Ctrl+Z takes it back).", false, target);
         grid.querySelectorAll(".tile").forEach(function (tile) {
           if (tile.dataset.path === item.path) markTile(tile, item.path);
         });
+        updatePanel();
       },
       describe: function () { return "Marks go into the label file of " + chosen().name + "."; }
     };
@@ -116,6 +163,7 @@
           (item.kind ? " \u00b7 " + item.kind : "");
         var tile = DC.tile(data, item, function () {
           DC.openView(items, at, {data: data, info: info, marks: chosen() ? marks : null,
+                                  keys: [markKeys],
                                   onClose: function (i) {
                                     var tiles = grid.querySelectorAll(".tile");
                                     if (tiles[i]) tiles[i].focus();
@@ -127,11 +175,18 @@
     }
 
     sort.addEventListener("change", function () { shownPage = 0; render(); });
-    markIn.addEventListener("change", render);
+    markIn.addEventListener("change", function () {
+      DC.labels.setWorking(data, chosen().name);
+      say("Working clustering: " + chosen().name + " (remembered in this browser: the map " +
+          "marks in it too).");
+      render();
+      updatePanel();
+    });
     filter.addEventListener("input", function () { shownPage = 0; render(); });
     DC.keys.listen(document, function () {
-      return DC.viewOpen() ? [] : [pageKeys, DC.keys.grid];  // the view takes its own keys
+      return DC.viewOpen() ? [] : [pageKeys, markKeys, DC.keys.grid];  // the view: its own
     });
     render();
+    updatePanel();
   });
 })();

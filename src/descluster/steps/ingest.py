@@ -30,7 +30,8 @@ def ingest_descriptors(*, descriptor_path, images_parquet, out_parquet):
     log.info("ingest: %s holds %s %s", descriptor_path, array.shape, array.dtype)
     ingest.check_descriptor_array(array, str(descriptor_path), len(paths))
     order = ingest.match_rows(load_descriptor_paths(descriptor_path), paths, str(descriptor_path))
-    ingest.write_descriptor_parquet(array, paths, out_parquet, row_order=order)
+    ingest.write_descriptor_parquet(array, paths, out_parquet, row_order=order,
+                                    source=str(descriptor_path))
 
 
 def ingest_attributes(*, files, images_parquet, veriwild_columns, out_parquet, out_codes,

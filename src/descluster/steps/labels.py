@@ -5,10 +5,8 @@ import logging
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from descluster import gallery, labels
-from descluster.attributes import NOT_ATTRIBUTES
 from descluster.files import atomic_directory, atomic_output, write_table, write_text_atomic
 from descluster.steps.kmeans import clustering_metadata
 
@@ -57,18 +55,17 @@ def draw_cards(*, assignments_parquet, centroids_npy, sizes_tsv, images_root, se
                     sum(placeholders), images_root)
 
 
-def make_label_template(*, sizes_tsv, model, variant, k, label_attributes, out_yaml,
-                        attributes_parquet=None):
+def make_label_template(*, sizes_tsv, model, variant, k, label_attributes, out_yaml):
     """The label template of one clustering (see :func:`descluster.labels.template`).
 
-    Its fields are the ground truth's attributes when ``attributes_parquet`` is given
-    (a person can then check the workflow on attributes they know), else ``label_attributes``.
+    Its fields are ``label_attributes`` (config; default type, view, colour), with or
+    without ground truth: the fields are what a person names, while a ground-truth
+    attribute is shown on the cards as a breakdown and measures the labels, and becomes a
+    field only when listed.
     """
-    fields = list(label_attributes)
-    if attributes_parquet:
-        fields = [c for c in pq.read_schema(attributes_parquet).names if c not in NOT_ATTRIBUTES]
     write_text_atomic(out_yaml, labels.template(model, variant, k,
-                                                pd.read_csv(sizes_tsv, sep="\t"), fields))
+                                                pd.read_csv(sizes_tsv, sep="\t"),
+                                                list(label_attributes)))
 
 
 def _labelled_sources(entries, allowed):
@@ -88,6 +85,10 @@ def _labelled_sources(entries, allowed):
     return sources
 
 
+LABEL_SUMMARY_COLUMNS = ["attribute", "labelled", "coverage", "image_entries", "image_values",
+                         "conflicts", "sources"]
+
+
 def propagate_labels(*, entries, images_parquet, outliers_parquet, allowed, out_labels,
                      out_summary, out_accuracy, attributes_parquet=None):
     """Labels for every image from the labelled clusterings, with its outlier score.
@@ -100,23 +101,26 @@ def propagate_labels(*, entries, images_parquet, outliers_parquet, allowed, out_
     allowed : dict of str -> list of str
         Config ``label_values``.
 
-    Outputs: ``labels.parquet`` (paths; per attribute its value, ``_source`` and
-    ``_confidence``; ``labelled_outlier``, ``outlier_score``, ``outlier_flag``),
-    ``labels.tsv`` (per attribute: labelled, coverage, image_entries, conflicts, sources)
-    and ``label_accuracy.tsv`` (against the ground truth; no rows without it).
+    Outputs: ``labels.parquet`` (``row``: the image's 0-based row in images.paths,
+    ``paths``: its path as written there; per attribute its value, ``_source`` and
+    ``_confidence``, none for an image marked bad; ``labelled_outlier``,
+    ``outlier_score``, ``outlier_flag``), ``labels.tsv`` (:data:`LABEL_SUMMARY_COLUMNS`,
+    see :func:`descluster.labels.propagate`) and ``label_accuracy.tsv`` (against the
+    ground truth; no rows without it).
     """
-    paths = pd.read_parquet(images_parquet, columns=["paths"])["paths"]
+    images = pd.read_parquet(images_parquet, columns=["row", "paths", "path_original"])
     sources = _labelled_sources(entries, allowed)
-    columns, summary = labels.propagate(paths.to_numpy(dtype=object), sources)
+    columns, summary = labels.propagate(images["paths"].to_numpy(dtype=object), sources)
     scores = pd.read_parquet(outliers_parquet, columns=["combined_score", "flag"])
-    frame = pd.DataFrame({"paths": paths, **columns,
+    # the paths as the user's paths file writes them (Windows form kept), and the row to
+    # join on: the normalised form is the workflow's own
+    frame = pd.DataFrame({"row": images["row"].to_numpy(dtype=np.int64),
+                          "paths": images["path_original"], **columns,
                           "outlier_score": scores["combined_score"].to_numpy(),
                           "outlier_flag": scores["flag"].to_numpy()})
     with atomic_output(out_labels) as tmp:
         frame.to_parquet(tmp, index=False)
-    write_table(pd.DataFrame(summary, columns=["attribute", "labelled", "coverage",
-                                               "image_entries", "conflicts", "sources"]),
-                out_summary)
+    write_table(pd.DataFrame(summary, columns=LABEL_SUMMARY_COLUMNS), out_summary)
     accuracy = []
     if attributes_parquet:
         accuracy = labels.label_accuracy(columns, pd.read_parquet(attributes_parquet))

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from descluster import layout, map_page, site
+from descluster import labels, layout, map_page, site
 from descluster.errors import InputError
 from descluster.files import save_npy_atomic, write_text_atomic
 
@@ -24,8 +24,9 @@ def layout_map(*, reduced_npy, seed, out_npy):
              layout.n_cells(X.shape[0]))
 
 
-def draw_map(*, layout_npy, images_parquet, clusterings, attributes_parquet, outliers_parquet,
-             labels_parquet, images_root, paths_script, model, variant, out_page, out_data):
+def draw_map(*, layout_npy, images_parquet, clusterings, targets, label_entries, allowed,
+             attributes_parquet, outliers_parquet, labels_parquet, images_root, paths_script,
+             model, variant, out_page, out_data):
     """Write the map page of one (model, variant) and its data script.
 
     Parameters
@@ -33,9 +34,18 @@ def draw_map(*, layout_npy, images_parquet, clusterings, attributes_parquet, out
     layout_npy : path
         (n, 2) float32 layout (:func:`layout_map`), rows of images.parquet.
     clusterings : list of dict
-        Final clusterings of this model-variant: ``name`` (``model/variant/kK``),
-        ``assignments`` (Parquet) and ``template`` (label template YAML); the page marks
-        images in their label files, through the clustering pages' browser storage.
+        Final clusterings of this model-variant, the map's colourings: ``name``
+        (``model/variant/kK``) and ``assignments`` (Parquet).
+    targets : list of dict
+        Every final clustering, whose label files the page marks images in (through the
+        browser storage of the clustering pages; the working clustering by default):
+        ``name``, ``template`` (label template YAML) and ``label_file`` (its file under
+        ``labels:``, or None).
+    label_entries : list of dict
+        Config ``labels`` (clustering, file, k, attributes): the legend names the clusters
+        of a labelled clustering as its file does.
+    allowed : dict of str -> list of str
+        Config ``label_values``.
     attributes_parquet, labels_parquet : path or None
         Ground truth and propagated labels, when the config has them.
     images_root : path or None
@@ -55,24 +65,31 @@ def draw_map(*, layout_npy, images_parquet, clusterings, attributes_parquet, out
         raise InputError(f"{layout_npy}: expected one (x, y) row per image of {images_parquet} "
                          f"({len(paths)} x 2), found {coords.shape}; rerun the workflow")
     x, y = map_page.quantise(coords)
+    listed = {e["clustering"]: e for e in label_entries}
     named = []
     for clustering in clusterings:
         frame = site.aligned(pd.read_parquet(clustering["assignments"],
                                              columns=["paths", "cluster"]),
                              paths, clustering["assignments"])
-        named.append((clustering["name"], frame["cluster"].to_numpy()))
+        entry, names = listed.get(clustering["name"]), None
+        if entry:
+            label_file = labels.read_label_file(entry["file"], entry["clustering"], entry["k"],
+                                                entry.get("attributes"), allowed)
+            names = labels.cluster_names(label_file, entry["k"])
+        named.append((clustering["name"], frame["cluster"].to_numpy(), names))
     truth = (site.aligned(pd.read_parquet(attributes_parquet), paths, attributes_parquet)
              if attributes_parquet else None)
-    labels = (site.aligned(pd.read_parquet(labels_parquet), paths, labels_parquet)
-              if labels_parquet else None)
+    propagated = (site.aligned_labels(pd.read_parquet(labels_parquet), len(paths), labels_parquet)
+                  if labels_parquet else None)
     outliers = site.aligned(pd.read_parquet(outliers_parquet), paths, outliers_parquet)
     report = site.Report(page_dir, page_dir / site.FILES, page_dir / site.FILES, images_root,
-                         paths_script)
+                         paths_script, site.labelling_context(
+                             [t["name"] for t in targets], list(listed), allowed))
     data = {**report.common(), "thumbOf": {}, "model": model, "pca": variant, "n": len(paths),
             "x": site.pack(x, np.uint16), "y": site.pack(y, np.uint16),
-            "colourings": map_page.colourings(named, truth, outliers, labels,
+            "colourings": map_page.colourings(named, truth, outliers, propagated,
                                               f"score_{model}_{variant}"),
-            "clusterings": site.marking_targets(clusterings)}
+            "clusterings": site.marking_targets(targets)}
     write_text_atomic(out_data, site.script_data("page", data))
     write_text_atomic(out_page, map_page.map_page(model, variant, site._url(out_data, page_dir)))
     log.info("map: %d images, %d colourings, data %.1f MB", len(paths),

@@ -1,6 +1,9 @@
 """Steps of workflow/rules/pca.smk: one PCA fit per model, one reduced matrix per variant."""
 
+import contextlib
 import logging
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,25 +16,100 @@ from descluster.files import atomic_output, write_table
 log = logging.getLogger(__name__)
 
 
+# Peak memory of the covariance fit: about 7 d x d float64 matrices (the X'X sum, the
+# covariance, the outer product, eigh's vectors and workspace; 200 x 12,000 took 5.7 GB),
+# plus a batch three times over (Arrow's buffer, the float32 batch, its centred copy) and
+# the interpreter with its libraries.
+COVARIANCE_BYTES_PER_D2 = 56
+BYTES_PER_BATCH_VALUE = 12
+BASE_BYTES = 400 * 2 ** 20
+
+
+def fit_memory_bytes(n_cols, batch_rows, method):
+    """Bytes :func:`fit_pca` needs at its peak for descriptors of ``n_cols`` columns (the
+    SLURM request of fit_pca grows with it: workflow/rules/common.smk, pca_fit_mem_mb)."""
+    square = COVARIANCE_BYTES_PER_D2 * n_cols ** 2 if method == "covariance" else 0
+    return square + BYTES_PER_BATCH_VALUE * batch_rows * n_cols + BASE_BYTES
+
+
+def machine_memory_bytes():
+    """Memory this process may use: the machine's, or less under a cgroup limit (SLURM)."""
+    limits = [os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")]
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        with contextlib.suppress(OSError, ValueError):
+            limits.append(int(Path(path).read_text().strip()))
+    return min(limits)
+
+
+class _VarianceProbe:
+    """Streams batches through while summing, in float64, what the total variance is: the
+    reference the fitted PCA's total is checked against (float32 products underflow)."""
+
+    def __init__(self, batches):
+        self.batches, self.shift, self.n = batches, None, 0
+        self.sums = self.squares = 0.0
+
+    def __iter__(self):
+        for batch in self.batches:
+            if self.shift is None:
+                self.shift = batch.mean(axis=0, dtype=np.float64).astype(np.float32)
+            centred = batch - self.shift
+            self.sums = self.sums + centred.sum(axis=0, dtype=np.float64)
+            self.squares += float(np.einsum("ij,ij->", centred, centred, dtype=np.float64))
+            self.n += len(batch)
+            yield batch
+
+    def total_variance(self):
+        mean = np.asarray(self.sums) / self.n
+        return float((self.squares - self.n * mean @ mean) / (self.n - 1))
+
+
+def _check_fit_scale(fit, probe, source):
+    """One line when the float32 fit lost the variance (values too small): rescale."""
+    expected = probe.total_variance()
+    got = fit.total_variance
+    if expected > 0 and np.isfinite(got) and abs(got - expected) <= 0.01 * expected:
+        return
+    scale = np.sqrt(max(expected, 0.0) / len(probe.shift)) if expected > 0 else 0.0
+    advice = (f"multiply them by a constant, e.g. {ingest.rescale_factor(scale):g}" if scale > 0
+              else "their rows differ only beyond float32's precision")
+    raise InputError(
+        f"{source}: the descriptors vary too little for a float32 PCA (total variance "
+        f"{expected:.3g}; the fit found {got:.3g}): their products underflow; rescale the "
+        f"descriptors ({advice})")
+
+
 def fit_pca(*, descriptors_parquet, variants, method, batch_rows, model, out_fit, out_curve,
             out_variants, out_plot):
     """Fit one model's PCA once, at its largest variant, and resolve every variant.
+
+    Before fitting, a covariance fit that would not fit in this machine's memory
+    (:func:`fit_memory_bytes`) stops with one line advising ``pca_method: incremental``.
+    Errors name the user's descriptor file (:func:`descluster.ingest.descriptor_source`).
 
     Outputs: the fit (.npz), the explained-variance curve (TSV and PNG) and
     ``variants.tsv`` (pca: the variant's name, variant: as configured, n_components,
     explained_variance).
     """
     n_rows, n_cols = ingest.descriptor_shape(descriptors_parquet)
+    source = ingest.descriptor_source(descriptors_parquet)
     pca.check_variants(variants, n_rows, n_cols, f"config key 'pca.{model}'")
+    needed, available = fit_memory_bytes(n_cols, batch_rows, method), machine_memory_bytes()
+    if method == "covariance" and needed > available:
+        raise InputError(
+            f"{source}: {n_cols} columns need about {needed / 2 ** 30:.1f} GiB for pca_method: "
+            f"covariance (d x d matrices), more than the {available / 2 ** 30:.1f} GiB this job "
+            "may use; set pca_method: incremental in the config")
     n_keep = pca.components_to_fit(variants, n_rows, n_cols, batch_rows, method)
-    batches = ingest.iter_descriptor_batches(descriptors_parquet, batch_rows)
+    batches = _VarianceProbe(ingest.iter_descriptor_batches(descriptors_parquet, batch_rows))
     log.info("pca: %s, %d x %d, method %s, keeping %d components", model, n_rows, n_cols,
              method, n_keep)
     fit_method = pca.fit_covariance_pca if method == "covariance" else pca.fit_incremental_pca
     try:
         fit = fit_method(batches, n_keep)
     except InputError as exc:
-        raise InputError(f"{descriptors_parquet}: {exc}") from None
+        raise InputError(f"{source}: {exc}") from None
+    _check_fit_scale(fit, batches, source)
     ratio = fit.explained_variance_ratio
     resolved = []
     for variant in variants:

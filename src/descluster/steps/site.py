@@ -31,8 +31,8 @@ def write_gallery(*, assignments_parquet, page_stem, out_folder):
 
 
 def build_site(*, models, clusterings, digests, figures, outlier_files, optional_tables,
-               ground_truth, propagated, images_root, paths_script, seed, out_index, out_pages,
-               out_outliers, out_files):
+               ground_truth, propagated, images_root, paths_script, seed, label_entries,
+               label_fields, allowed, out_index, out_pages, out_outliers, out_reviews, out_files):
     """Write the offline HTML browser (see :mod:`descluster.site`).
 
     Parameters
@@ -47,7 +47,7 @@ def build_site(*, models, clusterings, digests, figures, outlier_files, optional
     outlier_files : dict
         ``summary`` (TSV), ``scores`` (Parquet), ``sheet`` (JPEG).
     optional_tables : dict of str -> path or None
-        ``ranking``, ``validation``, ``labels``, ``suggested``, ``effort``
+        ``ranking``, ``validation``, ``recommended``, ``labels``, ``suggested``, ``effort``
         (labelling_effort.tsv), ``accuracy`` (label_accuracy.tsv) TSVs when they exist.
     ground_truth, propagated : path or None
         ``attributes.parquet`` and ``labels.parquet``: the cards show their breakdowns.
@@ -57,11 +57,22 @@ def build_site(*, models, clusterings, digests, figures, outlier_files, optional
         The run's ``paths.js``, which the galleries look their members' paths up in.
     seed : int
         draw_cards' seed: the cards show the members of its contact sheets.
+    label_entries : list of dict
+        Config ``labels`` in order: clustering, file, k, attributes (or None). Each page
+        of a listed clustering starts from its file; each gets a review page.
+    label_fields : list of str
+        Config ``label_attributes``.
+    allowed : dict of str -> list of str
+        Config ``label_values``.
     out_pages : list of path
         One page per clustering, aligned with ``clusterings``.
+    out_reviews : list of path
+        One review page per entry of ``label_entries``, aligned.
     out_files : path
         Folder of the pages' scripts, styles, data scripts and thumbnails.
     """
+    from descluster.labels import read_label_file
+
     page_dir = Path(out_index).parent
     tables = {"models": {m: pd.read_csv(digests[m], sep="\t") for m in models}}
     tables.update({name: pd.read_csv(path, sep="\t")
@@ -69,9 +80,13 @@ def build_site(*, models, clusterings, digests, figures, outlier_files, optional
     scores = pd.read_parquet(outlier_files["scores"])
     truth = pd.read_parquet(ground_truth) if ground_truth else None
     labels = pd.read_parquet(propagated) if propagated else None
-    overview = []
+    listed = {e["clustering"]: e["file"] for e in label_entries}
+    clusterings = [{**c, "label_file": listed.get(c["name"])} for c in clusterings]
+    overview, clusters_of = [], {}
+    labelling = site.labelling_context([c["name"] for c in clusterings], list(listed), allowed)
     with atomic_directory(out_files) as staging:
-        report = site.Report(page_dir, Path(out_files), staging, images_root, Path(paths_script))
+        report = site.Report(page_dir, Path(out_files), staging, images_root, Path(paths_script),
+                             labelling)
         site.copy_assets(staging / "assets")
         (staging / "thumbs").mkdir()
         (staging / "data").mkdir()
@@ -79,13 +94,30 @@ def build_site(*, models, clusterings, digests, figures, outlier_files, optional
         for clustering, out_page in zip(clusterings, out_pages):
             assignments = pd.read_parquet(clustering["assignments"])
             paths = assignments["paths"].to_numpy()
+            if clustering["name"] in listed:
+                clusters_of[clustering["name"]] = assignments["cluster"].to_numpy()
             overview.append(site.write_clustering(
                 report, {**clustering, "page": out_page},
                 pd.read_csv(clustering["cards"], sep="\t"), assignments, scores,
                 None if truth is None else site.aligned(truth, paths, ground_truth),
-                None if labels is None else site.aligned(labels, paths, propagated), seed))
+                None if labels is None else site.aligned_labels(labels, len(paths), propagated),
+                seed))
         site.write_outliers(report, scores, truth, pd.read_csv(outlier_files["summary"], sep="\t"),
                             outlier_files["sheet"], clusterings, out_outliers)
+        if label_entries:
+            labels = site.aligned_labels(labels, len(scores), propagated)
+            files = {e["clustering"]: read_label_file(e["file"], e["clustering"], e["k"],
+                                                      e.get("attributes"), allowed)
+                     for e in label_entries}
+            by_name = {c["name"]: c for c in clusterings}
+            for entry, out_review in zip(label_entries, out_reviews):
+                name = entry["clustering"]
+                others = [(o, files[o], clusters_of[o]) for o in files if o != name]
+                lists = site.review_lists(name, files[name], clusters_of[name], labels, others,
+                                          allowed)
+                site.write_review(report, by_name[name], lists, scores["paths"].to_numpy(),
+                                  out_review)
     write_text_atomic(out_index, site.index_page(models, pd.DataFrame(overview), tables, figures,
-                                                 page_dir))
-    log.info("site: %d clustering pages in %s", len(out_pages), page_dir)
+                                                 page_dir, label_fields, list(listed)))
+    log.info("site: %d clustering pages, %d review pages in %s", len(out_pages),
+             len(out_reviews), page_dir)
