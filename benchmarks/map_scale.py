@@ -151,7 +151,7 @@ def run_draw(out, clusterings, outliers):
     report.mkdir(parents=True, exist_ok=True)
     page = report / f"map_osnet_pca{DRAWN}.html"
     images = out / "data" / "images.parquet"
-    site.write_paths_script(pd.read_parquet(images, columns=["paths"])["paths"],
+    site.write_paths_script(pd.read_parquet(images, columns=["paths"])["paths"], [],
                             report / "paths.js")  # write_paths' job: once per run, not timed
     arguments = {
         "layout_npy": str(out / "layout" / f"osnet_pca{DRAWN}.npy"),

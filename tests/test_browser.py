@@ -9,12 +9,13 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 from conftest import run_snakemake, write_config
-from descluster import demo, labelfile, labels
+from descluster import demo, labelfile, labels, site
 from test_labelling import labelled_copy
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -1086,3 +1087,23 @@ def test_the_review_pages_help_lists_exactly_its_keys(labelled_run, session):
                                     ["review", "label file", "pictures"], "#help")
     assert {"0", "1", "b", "[", "]", "a", "l", "Ctrl+s", "Ctrl+z", "Enter"} <= listed
     assert session.refused == [] and session.dialogs == []
+
+
+def test_originals_the_workflow_refused_are_never_requested(demo_run, session, tmp_path):
+    """An original listed as refused in paths.js (write_paths checks each one as the workflow
+    reads pictures) gets no URL: the page shows its thumbnail or a placeholder instead."""
+    report = tmp_path / "report"
+    shutil.copytree(demo_run[0] / "results" / "report", report, symlinks=True)
+    script = report / "paths.js"
+    text = script.read_text(encoding="utf-8")
+    payload = json.loads(text[text.index("{"):text.rindex("}") + 1])
+    assert site.unpack(payload["refused"], np.uint32).size == 0  # the demo's pictures all pass
+    payload["refused"] = site.pack(np.array([0]), np.uint32)
+    script.write_text(site.script_data("chunk", "paths", payload), encoding="utf-8")
+    page = session.open(report / "outliers.html")
+    page.wait_for_function("DC.outlierData && DC.originalUrl('r/', 'x.jpg') !== null")
+    urls = page.evaluate("""() => new Promise(done => DC.loadPaths(DC.outlierData, paths =>
+        done([DC.originalUrl(DC.outlierData.imageRoot, paths[0]),
+              DC.originalUrl(DC.outlierData.imageRoot, paths[1])])))""")
+    assert urls[0] is None and urls[1] and urls[1].endswith(".jpg")
+    session.check_clean()

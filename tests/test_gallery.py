@@ -1,15 +1,18 @@
 """Contact sheets: member choice; images that cannot or must not be read as placeholders."""
 
+import json
 import logging
 import os
 import threading
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image, JpegImagePlugin
 
-from descluster import gallery
+from descluster import gallery, site
+from descluster.steps.site import write_paths
 
 
 def test_pick_members():
@@ -139,3 +142,27 @@ def test_any_decoder_failure_is_a_placeholder(tmp_path, monkeypatch):
 def test_nearest_clusters():
     centroids = np.array([[0.0, 0], [1, 0], [5, 0], [6, 0]])
     assert gallery.nearest_clusters(centroids, 2).tolist() == [[1, 2], [0, 2], [3, 1], [2, 1]]
+
+
+def test_the_pages_show_only_originals_the_workflow_checked(root_with_a_secret_beside, tmp_path):
+    """write_paths lists the rows whose original a page must not show: outside images.root
+    through a symlink, a FIFO, a picture too large to decode safely, a missing file."""
+    root = root_with_a_secret_beside
+    os.symlink(tmp_path / "secret.png", root / "escape.png")
+    os.mkfifo(root / "pipe.png")
+    Image.new("1", (20000, 20000)).save(root / "bomb.png")
+    paths = ["inside.png", "escape.png", "pipe.png", "bomb.png", "gone.png"]
+    assert [gallery.original_problem(root, p) for p in paths] == [
+        None, "outside root", "not a file", "too large", "missing"]
+
+    images = tmp_path / "images.parquet"
+    pd.DataFrame({"paths": paths}).to_parquet(images)
+    script = tmp_path / "paths.js"
+    write_paths(images_parquet=images, images_root=str(root), out_script=script)
+    text = script.read_text(encoding="utf-8")
+    payload = json.loads(text[text.index("{"):text.rindex("}") + 1])
+    assert site.unpack(payload["refused"], np.uint32).tolist() == [1, 2, 3, 4]
+    write_paths(images_parquet=images, images_root=None, out_script=script)  # no originals shown
+    text = script.read_text(encoding="utf-8")
+    assert site.unpack(json.loads(text[text.index("{"):text.rindex("}") + 1])["refused"],
+                       np.uint32).tolist() == []

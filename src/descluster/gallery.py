@@ -106,6 +106,33 @@ def placeholder_tile(path, reason, size=TILE):
     return tile
 
 
+def original_problem(root, path):
+    """Whether the pages may show an image's original file, checked as :func:`load_tile`
+    reads it but without decoding: under ``root`` after symlinks, a regular file, a format
+    in :data:`FORMATS` whose header declares at most :data:`MAX_PIXELS`.
+
+    Returns
+    -------
+    problem : str or None
+        None when the original may be shown; else the reason, as :func:`load_tile` names it.
+    """
+    try:
+        file, problem = image_file(root, path)
+        if file is None:
+            return problem
+        handle = _open_regular_file(file)
+        if handle is None:
+            return "not a file"
+        with handle, Image.open(handle, formats=FORMATS) as image:
+            return "too large" if image.width * image.height > MAX_PIXELS else None
+    except FileNotFoundError:
+        return "missing"
+    except Image.DecompressionBombError:
+        return "too large"
+    except Exception:  # noqa: BLE001 - any header the decoder refuses: the original is not shown
+        return "unreadable"
+
+
 def load_tile(root, path, size=TILE):
     """Read one image as a tile of ``size``; any image that cannot be shown gives a placeholder.
 

@@ -561,20 +561,25 @@ def front_code(paths):
     return units.astype(np.uint8), rest
 
 
-def write_paths_script(paths, out_script):
+def write_paths_script(paths, refused_rows, out_script):
     """The run's ``paths.js``: every image path in row order, front-coded (about 10 bytes an
-    image). Pages load it once and look paths up by row: galleries and maps hold rows only.
+    image), and the rows whose original file the pages must not show. Pages load it once
+    and look paths up by row: galleries and maps hold rows only.
 
     Parameters
     ----------
     paths : sequence of str
         ``paths`` of images.parquet.
+    refused_rows : ndarray of shape (m,), int
+        Rows whose original failed :func:`descluster.gallery.original_problem`.
     out_script : path
-        Written atomically: ``DC.chunk("paths", {prefix: base64 uint8, rest: [str]})``.
+        Written atomically: ``DC.chunk("paths", {prefix: base64 uint8, rest: [str],
+        refused: base64 uint32})``.
     """
     prefix, rest = front_code(paths)
     write_text_atomic(out_script, script_data(
-        "chunk", PATHS_NAME, {"prefix": pack(prefix, np.uint8), "rest": rest}))
+        "chunk", PATHS_NAME, {"prefix": pack(prefix, np.uint8), "rest": rest,
+                              "refused": pack(np.asarray(refused_rows), np.uint32)}))
 
 
 def gallery_name(page_stem):

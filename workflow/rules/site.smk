@@ -4,6 +4,8 @@
 rule write_paths:
     input:
         images="results/ingest/images.parquet",
+        # each original is checked before a page may show it
+        thumbnails=images_root_input(),
     output:
         paths="results/report/paths.js",
     log:
@@ -16,6 +18,8 @@ rule write_paths:
     resources:
         mem_mb=mem_mb(400, 2),
         runtime=runtime_min(2, 10),
+    params:
+        root=images_root,
     script:
         "../../scripts/write_paths.py"
 

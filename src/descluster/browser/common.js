@@ -41,7 +41,7 @@
    * may load scripts, not fetch files. DC.pageData (a clustering's or a map's data) and
    * DC.outlierData (the outliers page's) are set once by their data script, before the
    * page's own script reads them. */
-  DC.page = function (data) { DC.pageData = data; };
+  DC.page = function (data) { DC.pageData = data; loadRefused(data); };
   /* The page's data, with the loading line removed; null, and the line turned into a
      warning saying `missing`, when its data script did not load. */
   DC.takePageData = function (missing) {
@@ -54,7 +54,7 @@
     loading.remove();
     return DC.pageData;
   };
-  DC.outliers = function (data) { DC.outlierData = data; };
+  DC.outliers = function (data) { DC.outlierData = data; loadRefused(data); };
   /* chunks: name -> data of each chunk script loaded so far (set by DC.chunk, kept for the
    * page's life); waiting: name -> callbacks of the DC.loadChunk calls whose script is on
    * its way (emptied when it arrives or fails). */
@@ -86,6 +86,11 @@
      (null until the first DC.loadPaths gets the script), each path the previous one's first
      prefix[i] characters and then rest[i]. */
   var pathsByRow = null;
+  /* refusedPaths: the paths whose original file the workflow refused to show (outside the
+     image root through a symlink, not a regular file, too large, unreadable: the rows
+     paths.js lists as refused); null until paths.js has loaded, and until then no original
+     is shown, only thumbnails. */
+  var refusedPaths = null;
   DC.loadPaths = function (data, done, failed) {
     if (pathsByRow) { done(pathsByRow); return; }
     DC.loadChunk(data.paths, data.pathsName, function (chunk) {
@@ -96,17 +101,27 @@
           previous = previous.slice(0, prefix[i]) + rest[i];
           pathsByRow[i] = previous;
         }
+        var bytes = DC.bytes(chunk.refused), refused = new Uint32Array(bytes.buffer);
+        refusedPaths = new Set();
+        for (var j = 0; j < refused.length; j++) refusedPaths.add(pathsByRow[refused[j]]);
       }
       done(pathsByRow);
     }, failed);
   };
+  /* Every page's data names paths.js: start loading it as the data arrives, so originals
+     can be shown once it is known which of them the workflow checked. */
+  function loadRefused(data) {
+    if (data && data.paths) DC.loadPaths(data, function () {}, function () {});
+  }
 
-  /* URL of an original image: the run's image root and the path, segment by segment. */
+  /* URL of an original image: the run's image root and the path, segment by segment; null
+     for a path the workflow refused or before paths.js says which it refused. */
   DC.originalUrl = function (root, path) {
     var parts = path.split("/");
     if (!root || parts.some(function (p) { return p === "" || p === "." || p === ".."; })) {
       return null;  // only files under the root, as the workflow reads them
     }
+    if (refusedPaths === null || refusedPaths.has(path)) return null;
     return root + parts.map(encodeURIComponent).join("/");
   };
 

@@ -4,20 +4,29 @@
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from descluster import site
+from descluster import gallery, site
 from descluster.files import atomic_directory, write_text_atomic
 
 log = logging.getLogger(__name__)
 
 
-def write_paths(*, images_parquet, out_script):
+def write_paths(*, images_parquet, images_root, out_script):
     """The run's ``paths.js``: every image path, front-coded, for the pages to look up by
-    row (:func:`descluster.site.write_paths_script`)."""
+    row, and the rows whose original the pages must not show: each original is checked as
+    the workflow reads pictures (:func:`descluster.gallery.original_problem`; no
+    ``images_root``: the pages show no original, nothing to check)."""
     paths = pd.read_parquet(images_parquet, columns=["paths"])["paths"]
-    site.write_paths_script(paths, out_script)
-    log.info("paths: %d images, %.1f MB", len(paths), Path(out_script).stat().st_size / 1e6)
+    problems = ([gallery.original_problem(images_root, path) for path in paths]
+                if images_root else [])
+    refused = np.flatnonzero([problem is not None for problem in problems])
+    for reason, count in pd.Series([p for p in problems if p], dtype=object).value_counts().items():
+        log.warning("paths: %d original(s) the pages will not show: %s", count, reason)
+    site.write_paths_script(paths, refused, out_script)
+    log.info("paths: %d images, %d originals refused, %.1f MB", len(paths), len(refused),
+             Path(out_script).stat().st_size / 1e6)
 
 
 def write_gallery(*, assignments_parquet, page_stem, out_folder):
