@@ -1,11 +1,46 @@
-"""Outlier scores per image from clusterings and nearest neighbours, combined across models."""
+"""Outlier scores per image: an ensemble of normalised detectors in each PCA variant's
+space, the membership of suspicious clusters, and their combination across model-variants.
+
+Per model-variant (label-independent, the expensive part; :func:`outlier_score`): the
+reduced coordinates plus one more, the row's distance to the PCA subspace
+(:func:`residual_norms`), are searched for exact nearest neighbours among a fixed-seed
+reference sample (:func:`nearest_neighbours`: float32 BLAS in blocks, a k-d tree in few
+dimensions). Three detectors follow: the local outlier factor at k and at 2k neighbours
+(density relative to the neighbours' density) and the Gaussian distance under probabilistic
+PCA (the Mahalanobis distance in the kept components plus the residual against the
+discarded variance). Each is put on one scale by the robust z of its logarithm; the score
+weighs the local evidence (the two LOFs' mean) and the global one (the Gaussian) the same.
+
+Across model-variants (cheap; :func:`combine_variants`): the mean of the columns' robust z,
+after the number of suspicious clusters (tiny, or labelled outlier) an image is in, so
+that such images rank first. Flags (:func:`tail_flags`): a robust tail cut of a score,
+or a fixed rate when the user gives one. See docs/outliers.md for the measurements.
+"""
 
 import numpy as np
+
+from descluster.errors import InputError
 
 _MAD_TO_SIGMA = 1.4826
 # A tiny or outlier-labelled cluster adds this much to a score: it ranks above any
 # distance-based score short of an extreme one.
 MEMBERSHIP_BONUS = 10.0
+# Default flag cut: robust z of a score above this is flagged (median + TAIL_CUT x 1.4826 MAD).
+TAIL_CUT = 3.0
+# Query rows per block of the neighbour search: a block's distances to a 20,000-row
+# reference are 256 x 20,000 float32 (20 MB); at 416,314 x 20,000 rows, 256 took 37 s of
+# CPU in 151 dimensions, 1024 took 40 s (fewer cache misses in the selection).
+_CHUNK_ROWS = 256
+# Rows per block of the cheap per-row passes (LOF, Gaussian distance): bounded temporaries.
+_BLOCK_ROWS = 4096
+# Reference columns per block of the two-stage selection (see _blas_candidates).
+_SELECT_BLOCK = 64
+# Search spaces of at most this many dimensions use a k-d tree: at 416,314 x 20,000 rows it
+# took 2.7 s in 3 dimensions, 5.0 s in 5 and 42 s in 11, where the BLAS search takes about
+# 20 s of CPU whatever the dimension up to ~20 (bound by the selection).
+KD_TREE_DIMENSIONS = 8
+# Added to mean reachability distances before inverting them (duplicate rows), as scikit-learn.
+_REACH_FLOOR = 1e-10
 
 
 def robust_z(values, groups=None):
@@ -28,13 +63,19 @@ def robust_z(values, groups=None):
     z = np.empty_like(values)
     for group in np.unique(groups):
         members = groups == group
-        v = values[members]
-        median = np.median(v)
-        spread = _MAD_TO_SIGMA * np.median(np.abs(v - median))
-        if spread == 0:
-            spread = np.mean(np.abs(v - median)) or 1.0
-        z[members] = (v - median) / spread
+        median, spread = _centre_spread(values[members])
+        z[members] = (values[members] - median) / spread
     return z
+
+
+def _centre_spread(values):
+    """Median and 1.4826 MAD of float64 values (the mean absolute deviation when the MAD
+    is 0, and 1 when that is 0 too)."""
+    median = np.median(values)
+    spread = _MAD_TO_SIGMA * np.median(np.abs(values - median))
+    if spread == 0:
+        spread = np.mean(np.abs(values - median)) or 1.0
+    return median, spread
 
 
 def knn_distance(X, n_neighbours, reference_sample, seed):
@@ -154,3 +195,358 @@ def precision_recall(flags, truth):
     precision = hits / flags.sum() if flags.sum() else float("nan")
     recall = hits / truth.sum() if truth.sum() else float("nan")
     return float(precision), float(recall)
+
+
+# --- the ensemble score of one model-variant --------------------------------------------
+
+def residual_norms(batch, mean, components, projected=None):
+    """Distance of each row to the PCA subspace: the part of it the kept components miss.
+
+    Parameters
+    ----------
+    batch : ndarray of shape (b, d), float32
+        Descriptor rows.
+    mean : ndarray of shape (d,)
+        The PCA mean.
+    components : ndarray of shape (p, d), float32
+        The kept axes, orthonormal rows.
+    projected : ndarray of shape (b, p), float32, optional
+        The rows' PCA coordinates ``(batch - mean) @ components.T`` when already computed
+        (:func:`descluster.pca.transform_batches`), which saves one matrix product.
+
+    Returns
+    -------
+    ndarray of shape (b,), float32
+        ``|(x - mean) - (x - mean) V'V|``, from the reconstruction itself (the difference
+        of squared norms cancels when little is left).
+    """
+    components = np.asarray(components, dtype=np.float32)
+    centred = np.asarray(batch, dtype=np.float32) - np.asarray(mean, dtype=np.float32)
+    if projected is None:
+        projected = centred @ components.T
+    centred -= np.asarray(projected, dtype=np.float32) @ components
+    return np.sqrt(np.einsum("ij,ij->i", centred, centred))
+
+
+def _search_rows(X, residual, rows):
+    """Rows of the search space, float32 C-contiguous: X's rows, then the residual column."""
+    block = np.asarray(X[rows], dtype=np.float32)
+    if residual is None:
+        return np.ascontiguousarray(block)
+    return np.column_stack([block, np.asarray(residual[rows], dtype=np.float32)])
+
+
+def _row_norms(A):
+    return np.einsum("ij,ij->i", A, A)
+
+
+def nearest_neighbours(X, residual, reference_rows, n_neighbours):
+    """Exact nearest neighbours of every row among the reference rows.
+
+    The search space is X's columns plus, when given, the residual as one more column
+    (distances in it are the descriptor distances that the PCA subspace and the distance
+    to it can tell). A reference row is not its own neighbour.
+
+    Up to :data:`KD_TREE_DIMENSIONS` dimensions a k-d tree (scipy) answers; above, where
+    trees degrade, float32 BLAS in blocks of rows (:func:`_blas_candidates`). Both give
+    candidates whose distances are then computed exactly, row by row, and sorted.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, p), float32 (may be a read-only memory map)
+    residual : ndarray of shape (n,), float32, or None
+    reference_rows : ndarray of shape (r,), int
+        Sorted row indices (e.g. :func:`descluster.clustering.sample_rows`).
+    n_neighbours : int
+        Below r.
+
+    Returns
+    -------
+    distances : ndarray of shape (n, n_neighbours), float32
+        Ascending along each row.
+    positions : ndarray of shape (n, n_neighbours), int32
+        The neighbours, as positions in ``reference_rows``.
+    """
+    reference_rows = np.asarray(reference_rows)
+    n_reference = len(reference_rows)
+    if n_neighbours >= n_reference:
+        raise InputError(f"outliers: {n_neighbours} neighbours need more than {n_neighbours} "
+                         f"images in the reference sample, there are {n_reference}")
+    if residual is not None:
+        # distances do not change with a shift; centred values keep float32 precise
+        residual = np.asarray(residual, dtype=np.float32)
+        residual = residual - np.float32(np.median(residual))
+    reference = _search_rows(X, residual, reference_rows)
+    want = n_neighbours + 1  # one more: a reference row finds itself first
+    if reference.shape[1] <= KD_TREE_DIMENSIONS:
+        search = _tree_candidates(reference, want)
+    else:
+        search = _blas_candidates(reference, want)
+    own_position = np.full(X.shape[0], -1, dtype=np.int64)
+    own_position[reference_rows] = np.arange(n_reference)
+    distances = np.empty((X.shape[0], n_neighbours), dtype=np.float32)
+    positions = np.empty((X.shape[0], n_neighbours), dtype=np.int32)
+    for start in range(0, X.shape[0], _CHUNK_ROWS):
+        stop = min(start + _CHUNK_ROWS, X.shape[0])
+        rows = _search_rows(X, residual, slice(start, stop))
+        found = search(rows)
+        line = np.arange(len(rows))
+        exact = np.sqrt(_row_norms((rows[:, None, :] - reference[found]).reshape(-1, rows.shape[1])))
+        exact = exact.reshape(len(rows), want)
+        # drop the row itself, or the farthest when it is not in its own list
+        is_self = found == own_position[start:stop, None]
+        drop = np.where(is_self.any(axis=1), is_self.argmax(axis=1), exact.argmax(axis=1))
+        keep = np.ones(found.shape, dtype=bool)
+        keep[line, drop] = False
+        found = found[keep].reshape(len(rows), n_neighbours)
+        exact = exact[keep].reshape(len(rows), n_neighbours)
+        order = np.argsort(exact, axis=1, kind="stable")
+        distances[start:stop] = np.take_along_axis(exact, order, axis=1)
+        positions[start:stop] = np.take_along_axis(found, order, axis=1)
+    return distances, positions
+
+
+def _tree_candidates(reference, want):
+    """A function of a block of rows (m, q) float32 giving the positions (m, want) of their
+    ``want`` nearest reference rows, from a k-d tree (scipy)."""
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(reference)
+
+    def candidates(rows):
+        return tree.query(rows, k=want)[1]
+
+    return candidates
+
+
+def _blas_candidates(reference, want):
+    """A function of a block of rows (m, q) float32 giving the positions (m, want) of their
+    ``want`` nearest reference rows, unordered, from float32 BLAS.
+
+    Squared distances of the block to all reference rows come from one matrix product;
+    the nearest are selected in two stages: the reference is cut into blocks of columns,
+    and the ``want`` blocks with the smallest minima hold the ``want`` smallest values
+    (any other value has ``want`` smaller block minima below it).
+    """
+    n_reference = len(reference)
+    block = max(1, min(_SELECT_BLOCK, n_reference // want))
+    n_blocks = -(-n_reference // block)
+    # -2 b, so that one product gives -2 a.b; padding rows are infinitely far
+    padded = np.zeros((n_blocks * block, reference.shape[1]), dtype=np.float32)
+    padded[:n_reference] = -2.0 * reference
+    padded_norms = np.full(len(padded), np.inf, dtype=np.float32)
+    padded_norms[:n_reference] = _row_norms(reference)
+
+    def candidates(rows):
+        # |a - b|^2 less the |a|^2 that does not change the order within a row
+        squared = rows @ padded.T
+        squared += padded_norms
+        squared = squared.reshape(len(rows), n_blocks, block)
+        blocks = np.argpartition(squared.min(axis=2), want - 1, axis=1)[:, :want]
+        line = np.arange(len(rows))[:, None]
+        values = squared[line, blocks].reshape(len(rows), want * block)
+        pick = np.argpartition(values, want - 1, axis=1)[:, :want]
+        return blocks[line, pick // block] * block + pick % block
+
+    return candidates
+
+
+def local_outlier_factor(distances, positions, reference_rows, n_neighbours):
+    """Local outlier factor (Breunig et al. 2000) of every row against the reference rows.
+
+    Parameters
+    ----------
+    distances, positions : ndarray of shape (n, K)
+        From :func:`nearest_neighbours`, K >= ``n_neighbours``.
+    reference_rows : ndarray of shape (r,), int
+        The rows ``positions`` refers to.
+    n_neighbours : int
+
+    Returns
+    -------
+    ndarray of shape (n,), float64
+        The mean local reachability density of a row's neighbours over its own: about 1
+        inside a cluster, above 1 where a row is sparser than its neighbours are.
+    """
+    k_distance = distances[reference_rows, n_neighbours - 1]  # of each reference row
+    density = np.empty(len(distances))
+    for start in range(0, len(distances), _BLOCK_ROWS):
+        near = distances[start:start + _BLOCK_ROWS, :n_neighbours]
+        reach = np.maximum(near, k_distance[positions[start:start + _BLOCK_ROWS, :n_neighbours]])
+        density[start:start + len(near)] = 1.0 / (reach.mean(axis=1, dtype=np.float64) + _REACH_FLOOR)
+    reference_density = density[reference_rows]
+    factor = np.empty(len(distances))
+    for start in range(0, len(distances), _BLOCK_ROWS):
+        neighbours = positions[start:start + _BLOCK_ROWS, :n_neighbours]
+        factor[start:start + len(neighbours)] = (reference_density[neighbours].mean(axis=1)
+                                                 / density[start:start + len(neighbours)])
+    return factor
+
+
+def gaussian_distance(X, residual, n_features):
+    """Squared Mahalanobis distance under probabilistic PCA (Tipping and Bishop 1999).
+
+    ``sum_i z_i^2 / var_i + r^2 / s2``: the kept coordinates against their variances,
+    the residual against the mean variance of a discarded axis,
+    ``s2 = mean(r^2) / (n_features - p)``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, p), float32 (may be a read-only memory map)
+        PCA coordinates (centred).
+    residual : ndarray of shape (n,), or None
+        From :func:`residual_norms`; None leaves the residual term out.
+    n_features : int
+        Columns of the descriptors (d).
+
+    Returns
+    -------
+    ndarray of shape (n,), float64
+        Axes (and a residual) without variance do not count.
+    """
+    n, p = X.shape
+    sums = np.zeros(p)
+    squares = np.zeros(p)
+    for start in range(0, n, _BLOCK_ROWS):
+        block = np.asarray(X[start:start + _BLOCK_ROWS], dtype=np.float64)
+        sums += block.sum(axis=0)
+        squares += (block ** 2).sum(axis=0)
+    mean = sums / n
+    variance = squares / n - mean ** 2
+    weight = np.divide(1.0, variance, out=np.zeros(p), where=variance > 0)
+    distance = np.empty(n)
+    for start in range(0, n, _BLOCK_ROWS):
+        block = np.asarray(X[start:start + _BLOCK_ROWS], dtype=np.float64) - mean
+        distance[start:start + len(block)] = (block ** 2) @ weight
+    if residual is not None and n_features > p:
+        squared = np.asarray(residual, dtype=np.float64) ** 2
+        per_axis = squared.mean() / (n_features - p)
+        if per_axis > 0:
+            distance += squared / per_axis
+    return distance
+
+
+def detector_scores(X, residual, n_features, n_neighbours, reference_sample, seed):
+    """The three detectors of one model-variant, each as the robust z of its logarithm.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, p), float32 (may be a read-only memory map)
+        The variant's reduced matrix.
+    residual : ndarray of shape (n,), float32, or None
+        Each row's distance to the variant's PCA subspace (:func:`residual_norms`).
+    n_features : int
+        Columns of the descriptors the PCA was fitted on.
+    n_neighbours : int
+        k of the narrow local outlier factor; the wide one uses 2k.
+    reference_sample : int
+        Rows the neighbours are searched among (a fixed-seed sample; all rows when n is
+        not larger).
+    seed : int
+
+    Returns
+    -------
+    dict of str to ndarray of shape (n,), float64
+        ``lof`` (k neighbours), ``lof_wide`` (2k) and ``gaussian``.
+    """
+    from descluster.clustering import sample_rows
+
+    n_wide = 2 * n_neighbours
+    reference_rows = sample_rows(X.shape[0], reference_sample, seed)
+    if n_wide >= len(reference_rows):
+        raise InputError(f"outliers: config key 'outliers.neighbours' = {n_neighbours} needs "
+                         f"more than {n_wide} images (twice as many neighbours are searched), "
+                         f"there are {len(reference_rows)}; lower it")
+    distances, positions = nearest_neighbours(X, residual, reference_rows, n_wide)
+    raw = {"lof": local_outlier_factor(distances, positions, reference_rows, n_neighbours),
+           "lof_wide": local_outlier_factor(distances, positions, reference_rows, n_wide)}
+    del distances, positions  # (n, 2k) each: free them before the next pass
+    raw["gaussian"] = gaussian_distance(X, residual, n_features)
+    tiny = np.finfo(np.float64).tiny
+    return {name: robust_z(np.log(np.maximum(values, tiny))) for name, values in raw.items()}
+
+
+def outlier_score(X, residual, n_features, n_neighbours, reference_sample, seed):
+    """One model-variant's label-independent outlier score: local and global evidence,
+    half each.
+
+    Parameters are those of :func:`detector_scores`.
+
+    Returns
+    -------
+    ndarray of shape (n,), float64
+        ``(mean(lof, lof_wide) + gaussian) / 2`` of :func:`detector_scores`: the local
+        density ratio (at two neighbourhood sizes) and the Gaussian distance weigh the
+        same; larger is stranger.
+    """
+    scores = detector_scores(X, residual, n_features, n_neighbours, reference_sample, seed)
+    return ((scores["lof"] + scores["lof_wide"]) / 2 + scores["gaussian"]) / 2
+
+
+# --- flags and the combination across model-variants -----------------------------------
+
+def tail_threshold(scores, rate=None, cut=TAIL_CUT):
+    """The score above which :func:`tail_flags` flags (the cut to draw on a histogram).
+
+    Parameters are those of :func:`tail_flags`.
+
+    Returns
+    -------
+    float
+        With ``rate``: the lowest flagged score (flags are >= it; of tied scores, the
+        first ones). Without: ``median + cut x 1.4826 MAD`` (flags are above it).
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if rate is not None:
+        return float(scores[flag_top(scores, rate)].min())
+    median, spread = _centre_spread(scores)
+    return float(median + cut * spread)
+
+
+def tail_flags(scores, rate=None, cut=TAIL_CUT):
+    """Flag the high tail of a score.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n,)
+    rate : float in (0, 1), optional
+        Flag the ``ceil(rate x n)`` highest scores (ties broken by position).
+    cut : float
+        Without ``rate``: flag the scores whose robust z (:func:`robust_z`) exceeds
+        ``cut``, i.e. above median + cut x 1.4826 MAD: the rate comes from the data.
+
+    Returns
+    -------
+    flags : ndarray of shape (n,), bool
+    rate : float
+        The share flagged.
+    """
+    if rate is not None:
+        flags = flag_top(scores, rate)
+    else:
+        flags = np.asarray(scores, dtype=np.float64) > tail_threshold(scores, cut=cut)
+    return flags, float(flags.mean()) if len(flags) else 0.0
+
+
+def combine_variants(scores, suspicious):
+    """Combine model-variant scores into one ranking.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n, m)
+        One column per model-variant (:func:`outlier_score`).
+    suspicious : ndarray of shape (n, m), bool
+        The image is in a tiny or outlier-labelled cluster of that model-variant's
+        clustering.
+
+    Returns
+    -------
+    ndarray of shape (n,), float64
+        ``MEMBERSHIP_BONUS x (columns where suspicious) + mean over columns of the robust
+        z of each column``: an image in a suspicious cluster ranks above every image in
+        none (in more of them, higher), then the mean decides. Each column is put on one
+        scale first, so every model-variant weighs the same.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    standard = np.column_stack([robust_z(scores[:, column]) for column in range(scores.shape[1])])
+    return MEMBERSHIP_BONUS * np.asarray(suspicious).sum(axis=1) + standard.mean(axis=1)
