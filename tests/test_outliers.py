@@ -1,12 +1,15 @@
 """Outlier scores, flags and their combination; on real defects when the tuning set is there."""
 
+import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from conftest import run_snakemake, write_config
 from descluster import outliers
 from descluster.errors import InputError
 
@@ -234,3 +237,29 @@ def test_the_data_driven_cut_finds_a_rate_near_the_truth_at_5_percent(mvtec):
         found.append(share)
     assert len(found) == 15
     assert np.median(found) == pytest.approx(0.05, abs=0.015)
+
+
+def test_outlier_marks_as_the_only_ground_truth_run_to_the_end(demo_run, tmp_path):
+    """A ground truth whose only column is `outlier`: the outlier scores are measured, the
+    validation says there is nothing to validate and writes empty tables with their headers,
+    and the browser is built."""
+    source, config, _ = demo_run
+    workdir = tmp_path / "run"
+    shutil.copytree(source, workdir, symlinks=True)
+    truth = pd.read_csv(workdir / "results" / "demo" / "attributes.csv", dtype=str,
+                        keep_default_na=False)[["paths", "outlier"]]
+    truth.to_csv(workdir / "outliers_only.csv", index=False)
+    write_config(workdir / "config.yaml", {**config, "attributes": ["outliers_only.csv"]})
+    run_snakemake(workdir, "--cores", "2", "--configfile", "config.yaml")
+
+    summary = pd.read_csv(workdir / "results" / "summary" / "outliers.tsv", sep="\t")
+    combined = summary[(summary["scope"] == "combined") & (summary["kind"] == "all")]
+    assert len(combined) == 1 and combined["n_true"].iloc[0] == (truth["outlier"] != "none").sum()
+    assert combined["recall"].notna().all()
+    for table in ("validation.tsv", "model_ranking.tsv", "recommended.tsv"):
+        frame = pd.read_csv(workdir / "results" / "summary" / table, sep="\t")
+        assert frame.empty and len(frame.columns) > 3, table
+    log = (workdir / "results" / "logs" / "validate_clusterings.log").read_text(encoding="utf-8")
+    assert "no attribute to validate" in log
+    assert (workdir / "results" / "report" / "index.html").is_file()
+    assert (workdir / "results" / "report" / "outliers.html").is_file()

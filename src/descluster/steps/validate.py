@@ -1,16 +1,19 @@
 """Steps of workflow/rules/validate.smk: every final clustering against the ground truth,
 and the agreement between every pair of final clusterings."""
 
+import logging
+
 import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
 from descluster import evaluate, plots
 from descluster.attributes import load_attribute_codes
-from descluster.errors import InputError
 from descluster.files import write_table
 from descluster.labels import clustering_id
 from descluster.steps.kmeans import clustering_metadata
+
+log = logging.getLogger(__name__)
 
 VALIDATION_COLUMNS = ["model", "pca", "n_components", "k", "attribute", "n_labelled", "ari",
                       "nmi", "v_measure", "purity"]
@@ -77,8 +80,9 @@ def validate_clusterings(*, assignment_parquets, attribute_codes, out_validation
     recommend the clustering to label per attribute (:func:`recommend_clusterings`)."""
     codes, _ = load_attribute_codes(attribute_codes)
     if not codes:
-        raise InputError("the ground truth has no attribute with two or more known values "
-                         "for the clustered images (see results/ingest/attributes_match.tsv)")
+        # outlier marks alone are ground truth too: they measure the outlier scores
+        log.info("validate: no attribute to validate (the ground truth has no column besides "
+                 "'outlier' with two or more known values); the tables are left empty")
     rows = []
     for path in assignment_parquets:
         meta = clustering_metadata(path)
