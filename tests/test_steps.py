@@ -66,12 +66,14 @@ def chain(tmp_path_factory):
     validate.compare_clusterings(assignment_parquets=[final / "assignments.parquet"] * 2,
                                  out_tsv=out / "agreement.tsv", out_plot=out / "agreement.png")
     labels.draw_cards(assignments_parquet=final / "assignments.parquet",
-                      centroids_npy=final / "centroids.npy", sizes_tsv=final / "sizes.tsv", images_root=None, seed=SEED,
+                      centroids_npy=final / "centroids.npy", sizes_tsv=final / "sizes.tsv",
+                      images_root=None, seed=SEED,
                       out_cards=out / "cards.tsv", out_sheets=out / "sheets")
     labels.make_label_template(sizes_tsv=final / "sizes.tsv", model="m", variant="pca4", k=3,
                                label_attributes=["type", "view"], out_yaml=out / "template.yaml")
     outliers.score_outliers(reduced_npy=out / "reduced.npy",
-                            assignments_parquet=final / "assignments.parquet", sizes_tsv=final / "sizes.tsv", n_neighbours=5, reference_sample=200,
+                            assignments_parquet=final / "assignments.parquet",
+                            sizes_tsv=final / "sizes.tsv", n_neighbours=5, reference_sample=200,
                             tiny_fraction=0.25, seed=SEED, out_scores=out / "scores.parquet")
     site.write_paths(images_parquet=out / "images.parquet", images_root=None, out_script=out / "paths.js")
     site.write_gallery(assignments_parquet=final / "assignments.parquet", page_stem="m_pca4_k3",
