@@ -54,7 +54,7 @@ def chain(tmp_path_factory):
     final.mkdir()
     kmeans.cluster_kmeans(reduced_npy=out / "reduced.npy", images_parquet=out / "images.parquet",
                           model="m", variant="pca4", k=3, seed=SEED, n_init=2, max_iter=100,
-                          scan_n_init=2, scan_rows=N_IMAGES, out_assignments=final / "assignments.parquet",
+                          out_assignments=final / "assignments.parquet",
                           out_centroids=final / "centroids.npy", out_sizes=final / "sizes.tsv",
                           out_fit=final / "fit.tsv", scan_centroids=out / "k3_centroids.npy")
     kmeans.summarize_model(variants_tsv=out / "variants.tsv", suggested_tsv=out / "suggested.tsv",
