@@ -3,7 +3,7 @@
 416,314 images, four descriptor pickles of 2560/512/128/512 float32 columns (protocol 4,
 as the real files), images_paths.csv, vehicle_info.txt and attributes.csv; no thumbnails. About 6.2 GB.
 
-    python benchmarks/make_seed_data.py OUT_DIR [--n-images 416314] [--seed 0]
+    python benchmarks/make_seed_data.py OUT_DIR [--n-images 416314] [--seed 0] [--models osnet ...]
 """
 
 import argparse
@@ -23,11 +23,13 @@ def main(argv=None):
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--n-images", type=int, default=SEED_N_IMAGES)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--models", nargs="+", default=list(demo.MODEL_DIMS), choices=list(demo.MODEL_DIMS),
+                        help="descriptor models to write (default: all four)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     started = time.perf_counter()
     make_demo(
-        descriptor_paths={m: args.out_dir / "descriptors" / f"{m}.pickle" for m in demo.MODEL_DIMS},
+        descriptor_paths={m: args.out_dir / "descriptors" / f"{m}.pickle" for m in args.models},
         paths_csv=args.out_dir / "images_paths.csv",
         vehicle_info_txt=args.out_dir / "vehicle_info.txt",
         attributes_csv=args.out_dir / "attributes.csv",

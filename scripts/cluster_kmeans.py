@@ -13,6 +13,8 @@ def main(smk):
         seed=smk.params.seed,
         n_init=smk.params.n_init,
         max_iter=smk.params.max_iter,
+        scan_n_init=smk.params.scan_n_init,
+        scan_rows=smk.params.scan_rows,
         out_assignments=smk.output.assignments,
         out_centroids=smk.output.centroids,
         out_sizes=smk.output.sizes,

@@ -1,5 +1,6 @@
 """The seed-scale benchmark's measuring code, on small data (its timings are not asserted)."""
 
+import os
 import pickle
 import sys
 from pathlib import Path
@@ -32,10 +33,10 @@ def test_pca_comparison_reports_agreement_with_the_exact_pca(tmp_path, capsys):
     assert "to load the array from " + str(tmp_path / "model.pickle") in printed
 
 
-def test_baseline_scan_is_scikit_learns_default_kmeans():
+def test_notebook_scan_is_scikit_learns_default_kmeans():
     rng = np.random.default_rng(1)
     X = np.concatenate([rng.normal(loc, 0.3, size=(200, 4)) for loc in (0, 5, 10)]).astype(np.float32)
-    table = seed_scale._baseline_scan(X, [2, 3], seed=0)
+    table = seed_scale.notebook_scan(X, [2, 3], seed=0)
     assert list(table.index) == [2, 3]
     assert table.loc[3, "inertia"] < 0.2 * table.loc[2, "inertia"]
     assert table.loc[3, "calinski_harabasz"] > table.loc[2, "calinski_harabasz"]
@@ -52,3 +53,43 @@ def test_rule_table_sums_snakemakes_benchmark_files(tmp_path):
     assert table.loc["scan_k"].tolist() == pytest.approx([2, 4.0, 2.5, 300.0])
     assert table.loc["build_site", "jobs"] == 1
     assert table.index[0] == "scan_k"  # longest total first
+
+
+def _rule_tables():
+    ours = pd.DataFrame({"jobs": [2, 1], "total_s": [4.0, 1.0], "longest_s": [2.5, 1.0],
+                         "max_rss_mib": [300.0, 50.0]}, index=pd.Index(["scan_k", "new_rule"], name="rule"))
+    baseline = pd.DataFrame({"jobs": [2], "total_s": [8.0], "longest_s": [5.0], "max_rss_mib": [400.0]},
+                            index=pd.Index(["scan_k"], name="rule"))
+    return ours, baseline
+
+
+def test_rule_comparison_gives_the_ratio_per_rule_and_keeps_rules_of_one_side(capsys):
+    ours, baseline = _rule_tables()
+    table = seed_scale.compare_rules(ours, baseline, "baseline")
+    assert table.loc["scan_k", "ours / baseline"] == pytest.approx(0.5)
+    assert np.isnan(table.loc["new_rule", "baseline s"])
+    assert "job seconds in all: baseline 8, ours 5 (0.62 x)" in capsys.readouterr().out
+
+
+def test_final_against_scan_and_held_out_ari_targets(tmp_path):
+    for run, ari in (("before", [0.50, 0.30]), ("after", [0.505, 0.32])):
+        clusters = tmp_path / run / "results" / "clusters" / "m" / "pca2" / "k3"
+        clusters.mkdir(parents=True)
+        pd.DataFrame({"model": ["m"], "pca": ["pca2"], "k": [3], "inertia": [9.0], "n_iter": [4],
+                      "converged": [True], "start": ["k-scan centroids"], "kscan_inertia": [10.0]}
+                     ).to_csv(clusters / "fit.tsv", sep="\t", index=False)
+        summary = tmp_path / run / "results" / "summary"
+        summary.mkdir(parents=True)
+        pd.DataFrame({"model": "m", "pca": "pca2", "k": 3, "attribute": ["type", "colour"], "ari": ari}
+                     ).to_csv(summary / "validation.tsv", sep="\t", index=False)
+    targets = []
+    seed_scale.final_against_scan(tmp_path / "after", targets)
+    seed_scale.held_out_ari(tmp_path / "before", tmp_path / "after", "before", targets)
+    (_, measured, _, final_met), (_, ari_measured, _, ari_met) = targets
+    assert final_met and measured == "largest ratio 0.90000"
+    assert not ari_met and ari_measured == "+0.0200 (colour)"  # moved by 0.02 > 0.01
+
+
+def test_a_baseline_revision_runs_its_own_package(tmp_path):
+    environment = seed_scale.Revision(tmp_path, "baseline").environment()
+    assert environment["PYTHONPATH"].split(os.pathsep)[0] == str(tmp_path / "src")

@@ -8,8 +8,9 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import (adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score,
                              silhouette_score)
 
-from descluster import clustering
+from descluster import clustering, evaluate
 from descluster.errors import InputError
+from descluster.steps.kmeans import cluster_kmeans
 
 
 @pytest.fixture
@@ -177,6 +178,7 @@ def test_a_given_start_is_never_made_worse(overlapping):
         few = clustering.fit_kmeans(X, k, seed=2, n_init=1, max_iter=300)
         # two runs: one from the scan's centroids, one from the same k-means++ draw as `few`
         final = clustering.fit_kmeans(X, k, seed=2, n_init=2, max_iter=300, init=[scan.centroids])
+        assert final.init_inertias == (scan_inertia,)
         assert final.inertia <= scan_inertia
         assert final.inertia <= few.inertia
         assert final.inertia == clustering.inertia(X, final.centroids)
@@ -189,3 +191,139 @@ def test_restarts_land_in_different_optima(overlapping):
     inertias = {round(clustering.fit_kmeans(X, 9, seed=s, n_init=1, max_iter=300).inertia)
                 for s in range(6)}
     assert len(inertias) > 1
+
+
+def _plain_lloyd(X, centroids, max_iter, tol):
+    """Lloyd with a full assignment in every iteration (the reference for the bounded one)."""
+    previous = None
+    for n_iter in range(1, max_iter + 1):
+        labels, _ = clustering.assign(X, centroids)
+        if previous is not None and np.array_equal(labels, previous):
+            return centroids, n_iter
+        counts = np.bincount(labels, minlength=len(centroids))
+        sums = clustering._cluster_sums(X, labels, len(centroids))
+        updated = (sums / np.maximum(counts, 1)[:, None]).astype(np.float32)
+        updated[counts == 0] = centroids[counts == 0]
+        shift = float(((updated - centroids.astype(np.float64)) ** 2).sum())
+        centroids, previous = updated, labels
+        if shift <= tol:
+            return centroids, n_iter
+    return centroids, max_iter
+
+
+@pytest.mark.parametrize("k", [5, 30])
+def test_bounded_lloyd_takes_the_steps_of_plain_lloyd(overlapping, k, monkeypatch):
+    """Skipping rows whose label cannot change (Hamerly's bounds) changes nothing but
+    rounding: the same iterations, the same labels, centroids equal to float32 precision."""
+    X = overlapping
+    start = X[np.random.default_rng(k).choice(len(X), k, replace=False)]
+    tol = 1e-4 * float(np.var(X, axis=0).mean())
+    full_passes = []
+    full_assignment = clustering._full_assignment
+    monkeypatch.setattr(clustering, "_full_assignment",
+                        lambda *args: full_passes.append(1) or full_assignment(*args))
+    ours, n_iter, _ = clustering.lloyd(X, start, max_iter=300, tol=tol)
+    assert len(full_passes) < n_iter  # some iterations assigned only the uncertain rows
+    monkeypatch.undo()
+    plain, plain_iter = _plain_lloyd(X, start, 300, tol)
+    assert n_iter == plain_iter
+    np.testing.assert_array_equal(clustering.assign(X, ours)[0], clustering.assign(X, plain)[0])
+    np.testing.assert_allclose(ours, plain, rtol=1e-5, atol=1e-5)
+
+
+def test_memory_mapped_input_gives_byte_identical_results(overlapping, tmp_path):
+    """The jobs read the reduced matrix as a read-only memory map, chunk by chunk."""
+    np.save(tmp_path / "reduced.npy", overlapping)
+    mapped = np.load(tmp_path / "reduced.npy", mmap_mode="r")
+    for X in (overlapping, mapped):
+        fit = clustering.fit_kmeans(X, 6, seed=0, n_init=2, max_iter=300, fit_sample=1000)
+        labels, distances, sums = clustering.assign(X, fit.centroids, with_sums=True)
+        if X is overlapping:
+            expected = (fit.centroids, labels, distances, sums)
+    for ours, theirs in zip((fit.centroids, labels, distances, sums), expected):
+        np.testing.assert_array_equal(ours, theirs)
+    assert not mapped.flags.writeable
+
+
+def test_assign_sums_clusters_in_the_same_pass(blobs):
+    X, _ = blobs
+    centroids = X[:6].copy()
+    labels, distances, sums = clustering.assign(X, centroids, with_sums=True)
+    np.testing.assert_array_equal((labels, distances), clustering.assign(X, centroids))
+    np.testing.assert_allclose(sums, clustering._cluster_sums(X, labels, 6), rtol=1e-6)
+    given = clustering.validity_scores(X, labels, distances, 0, 300, sums=sums)
+    assert given == pytest.approx(clustering.validity_scores(X, labels, distances, 0, 300), rel=1e-6)
+
+
+def test_fit_on_all_rows_returns_their_assignment_and_the_start_inertias(overlapping):
+    X = overlapping
+    start = X[:7].copy()
+    fit = clustering.fit_kmeans(X, 7, seed=0, n_init=1, max_iter=300, init=[start])
+    labels, distances = clustering.assign(X, fit.centroids)
+    np.testing.assert_array_equal(fit.labels, labels)
+    np.testing.assert_array_equal(fit.distances, distances)
+    assert fit.init_inertias == (clustering.inertia(X, start),)
+
+
+def test_scan_kmeans_is_reproducible_and_finds_separated_clusters(blobs):
+    X, truth = blobs
+    fits = [clustering.scan_kmeans(X, 5, seed=0, n_init=4, max_iter=300, fit_sample=800)
+            for _ in range(2)]
+    np.testing.assert_array_equal(fits[0].centroids, fits[1].centroids)
+    assert adjusted_rand_score(truth, clustering.assign(X, fits[0].centroids)[0]) == 1.0
+    assert len(fits[0].labels) == 800  # fitted (and its n_iter counted) on the scan's sample
+
+
+def test_final_clustering_keeps_the_scans_guarantee_and_says_which_start_won(tmp_path, overlapping):
+    """The final runs Lloyd on all rows from the k-scan's centroids and from scan-like fits
+    with other seeds: never above the scan's inertia."""
+    X = overlapping
+    np.save(tmp_path / "reduced.npy", X)
+    pd.DataFrame({"paths": [f"{i}.jpg" for i in range(len(X))]}).to_parquet(tmp_path / "images.parquet")
+    for k in (5, 9):
+        scan = clustering.scan_kmeans(X, k, seed=1, n_init=8, max_iter=300, fit_sample=600)
+        np.save(tmp_path / "scan.npy", scan.centroids)
+        out = {name: tmp_path / f"k{k}_{name}" for name in ("assignments.parquet", "centroids.npy",
+                                                             "sizes.tsv", "fit.tsv")}
+        cluster_kmeans(reduced_npy=tmp_path / "reduced.npy", images_parquet=tmp_path / "images.parquet",
+                       model="m", variant="pca10", k=k, seed=0, n_init=3, max_iter=300, scan_n_init=4,
+                       scan_rows=600, out_assignments=out["assignments.parquet"],
+                       out_centroids=out["centroids.npy"], out_sizes=out["sizes.tsv"],
+                       out_fit=out["fit.tsv"], scan_centroids=tmp_path / "scan.npy")
+        fit = pd.read_csv(out["fit.tsv"], sep="\t").iloc[0]
+        assert fit["inertia"] <= fit["kscan_inertia"]
+        assert fit["kscan_inertia"] == pytest.approx(clustering.inertia(X, scan.centroids), rel=1e-5)
+        assert fit["start"] in ("k-scan centroids", "k-means++")
+        assert fit["inertia"] == pytest.approx(clustering.inertia(X, np.load(out["centroids.npy"])), rel=1e-5)
+
+
+def test_purity_of_codes_needs_no_sort_and_agrees_with_any_values():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 7, size=500)
+    codes = rng.integers(-1, 4, size=500)
+    words = np.array(["a", "b", "c", "d"])
+    known = codes >= 0
+    expected = evaluate.purity(words[codes[known]], labels[known] + 100)  # sorted, renumbered
+    assert evaluate.purity_by_attribute(labels, {"x": codes})["x"] == expected
+
+
+def test_small_samples_are_screened_on_all_their_rows(overlapping, monkeypatch):
+    """Below 2,500 rows the scan's restarts run on the whole sample, as an unscreened fit:
+    a quarter of a small data set would leave too few rows per cluster."""
+    X = overlapping[:2000]
+    for k in (4, 9):
+        screened = clustering.scan_kmeans(X, k, seed=3, n_init=4, max_iter=300, fit_sample=0)
+        plain = clustering.fit_kmeans(X, k, seed=3, n_init=4, max_iter=300)
+        np.testing.assert_array_equal(screened.centroids, plain.centroids)
+        assert (screened.inertia, screened.n_iter) == (plain.inertia, plain.n_iter)
+    # larger samples: the restarts on a quarter of them, at least 2,500 rows
+    fitted_rows = []
+    fit_kmeans = clustering.fit_kmeans
+    monkeypatch.setattr(clustering, "fit_kmeans",
+                        lambda X, k, seed, n_init, max_iter, fit_sample, **kw:
+                        fitted_rows.append((n_init, fit_sample))
+                        or fit_kmeans(X, k, seed, n_init, max_iter, fit_sample, **kw))
+    clustering.scan_kmeans(overlapping, 9, seed=3, n_init=4, max_iter=300, fit_sample=0)
+    many = np.random.default_rng(0).normal(size=(16000, 4)).astype(np.float32)
+    clustering.scan_kmeans(many, 3, seed=3, n_init=4, max_iter=300, fit_sample=12000)
+    assert fitted_rows == [(4, 2500), (1, 4000), (4, 3000), (1, 12000)]

@@ -53,7 +53,8 @@ def test_assignments(demo_run):
     np.testing.assert_allclose(frame["distance"], expected, rtol=1e-4)
     sizes = pd.read_csv(folder / "sizes.tsv", sep="\t")
     assert sizes["size"].sum() == N_IMAGES
-    assert sizes["share"].sum() == pytest.approx(1.0)
+    # shares are written to 6 significant digits: each may be off by half a unit of the 6th
+    assert sizes["share"].sum() == pytest.approx(1.0, abs=len(sizes) * 5e-7)
 
 
 def test_validation_and_ranking(demo_run):

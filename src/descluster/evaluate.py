@@ -23,12 +23,21 @@ def purity(truth, labels):
     -------
     float
     """
-    _, truth_codes = np.unique(np.asarray(truth), return_inverse=True)
-    _, cluster_codes = np.unique(np.asarray(labels), return_inverse=True)
+    truth_codes, cluster_codes = _small_codes(truth), _small_codes(labels)
     n_classes = int(truth_codes.max()) + 1
     table = np.bincount(cluster_codes.ravel() * n_classes + truth_codes.ravel(),
                         minlength=(int(cluster_codes.max()) + 1) * n_classes)
     return float(table.reshape(-1, n_classes).max(axis=1).sum() / len(truth_codes))
+
+
+def _small_codes(values):
+    """Non-negative integer codes of ``values`` (n,): the values themselves when they are
+    integers in 0..n already (cluster labels, attribute codes: no sort needed), else
+    their ranks among the distinct values."""
+    values = np.asarray(values)
+    if values.dtype.kind in "iu" and values.size and 0 <= values.min() and values.max() <= values.size:
+        return values
+    return np.unique(values, return_inverse=True)[1]
 
 
 def agreement_scores(truth, labels):

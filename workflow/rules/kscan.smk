@@ -17,7 +17,8 @@ rule scan_k:
         ENV
     threads: config["threads"]
     resources:
-        # measured at 416,314 x 250 (a 397 MiB input): at most 602 MiB and 3.6 s per job
+        # measured at 416,314 x 250 (a 397 MiB input, memory-mapped): at most 470 MiB and
+        # 7 s per job (two cores shared with other work)
         mem_mb=mem_mb(400, 1.5),
         runtime=runtime_min(1, 5),
     params:

@@ -21,13 +21,17 @@ FIT_COLUMNS = ["model", "pca", "k", "inertia", "n_iter", "converged", "start", "
 
 
 def cluster_kmeans(*, reduced_npy, images_parquet, model, variant, k, seed, n_init, max_iter,
-                   out_assignments, out_centroids, out_sizes, out_fit, scan_centroids=None):
+                   scan_n_init, scan_rows, out_assignments, out_centroids, out_sizes, out_fit,
+                   scan_centroids=None):
     """A final KMeans clustering on all rows.
 
-    ``n_init`` runs on all rows: when the k-scan covered this k, one of them starts from
-    its centroids (``scan_centroids``), which are also a candidate as they are; the
-    others from k-means++. The best by inertia is kept, so the final inertia is never
-    above the k-scan's.
+    ``n_init`` runs of Lloyd on all rows, the best by inertia kept: when the k-scan
+    covered this k, one starts from its centroids (``scan_centroids``), which are also a
+    candidate as they are, so the final inertia is never above the k-scan's; the others
+    from fits as the k-scan's (:func:`descluster.clustering.scan_kmeans`: ``scan_n_init``
+    k-means++ restarts on a sample of ``scan_rows`` rows, 0 = all) with the seeds
+    ``seed + 1``, ``seed + 2``, ...: a fraction of the cost of seeding on all rows, and
+    they converge in a few iterations there.
 
     Outputs: ``assignments.parquet`` (paths, cluster int32, distance float32; schema
     metadata model, pca (the variant's name), n_components, k), ``centroids.npy``
@@ -35,10 +39,12 @@ def cluster_kmeans(*, reduced_npy, images_parquet, model, variant, k, seed, n_in
     and ``fit.tsv`` (:data:`FIT_COLUMNS`).
     """
     X = np.load(reduced_npy, mmap_mode="r")
-    init = [np.load(scan_centroids)] if scan_centroids else []
-    fit = clustering.fit_kmeans(X, k, seed, n_init, max_iter, fit_sample=0, init=init)
+    starts = [np.load(scan_centroids)] if scan_centroids else []
+    starts += [clustering.scan_kmeans(X, k, seed + run, scan_n_init, max_iter, scan_rows).centroids
+               for run in range(1, n_init - len(starts) + 1)]
+    fit = clustering.fit_kmeans(X, k, seed, len(starts), max_iter, fit_sample=0, init=starts)
     clustering.warn_about_fit(fit, f"{model} {variant} k={k}", max_iter)
-    labels, distances = clustering.assign(X, fit.centroids)
+    labels, distances = fit.labels, fit.distances  # the fit was on all rows: no further pass
     paths = pq.read_table(images_parquet, columns=["paths"]).column("paths")
     metadata = {"model": model, "pca": variant, "n_components": str(X.shape[1]), "k": str(k)}
     table = pa.table({"paths": paths, "cluster": labels, "distance": distances})
@@ -48,14 +54,14 @@ def cluster_kmeans(*, reduced_npy, images_parquet, model, variant, k, seed, n_in
     save_npy_atomic(out_centroids, fit.centroids)
     sizes = clustering.cluster_sizes(labels, distances, k)
     write_table(sizes, out_sizes)
-    scan_inertia = clustering.inertia(X, init[0]) if init else None
+    scan_inertia = fit.init_inertias[0] if scan_centroids else None
+    start = "k-scan centroids" if scan_centroids and fit.start == "init 0" else "k-means++"
     write_rows([{"model": model, "pca": variant, "k": k, "inertia": fit.inertia,
-                 "n_iter": fit.n_iter, "converged": fit.converged,
-                 "start": "k-scan centroids" if fit.start == "given" else fit.start,
+                 "n_iter": fit.n_iter, "converged": fit.converged, "start": start,
                  "kscan_inertia": scan_inertia}], FIT_COLUMNS, out_fit)
     log.info("kmeans: %s %s k=%d, inertia %.6g (k-scan %s) from %s, %d iterations, cluster "
              "sizes %d..%d", model, variant, k, fit.inertia,
-             "-" if scan_inertia is None else f"{scan_inertia:.6g}", fit.start, fit.n_iter,
+             "-" if scan_inertia is None else f"{scan_inertia:.6g}", start, fit.n_iter,
              sizes["size"].min(), sizes["size"].max())
 
 
