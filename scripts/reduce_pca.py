@@ -1,4 +1,4 @@
-"""Rule reduce_pca: project every row on one variant's components."""
+"""Rule reduce_pca: project every row on one variant's components; each row's distance to them."""
 from descluster.runner import run_step
 from descluster.steps.pca import reduce_pca
 
@@ -11,6 +11,7 @@ def main(smk):
         variant=smk.wildcards.variant,
         batch_rows=smk.params.batch_rows,
         out_npy=smk.output.reduced,
+        out_residual=smk.output.residual,
     )
 
 

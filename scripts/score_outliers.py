@@ -7,6 +7,8 @@ def main(smk):
     settings = smk.params.settings
     score_outliers(
         reduced_npy=smk.input.reduced,
+        residual_npy=smk.input.residual,
+        fit_path=smk.input.fit,
         assignments_parquet=smk.input.assignments,
         sizes_tsv=smk.input.sizes,
         n_neighbours=settings["neighbours"],

@@ -123,6 +123,17 @@ def go_to(page, cluster):
     raise AssertionError(f"could not reach cluster {cluster} with j/k")
 
 
+def mark_first_image_bad(page):
+    """On the current card: 't' to its tiles, Enter opens the first image, 'b' marks it bad,
+    Esc closes the view; returns the image's path."""
+    page.keyboard.press("t")
+    path = page.evaluate("document.activeElement.dataset.path")
+    page.keyboard.press("Enter")
+    page.keyboard.press("b")
+    page.keyboard.press("Escape")
+    return path
+
+
 def target_of(page, clustering):
     """The page's data about a clustering whose labels it edits: {name, base: {hash...}}."""
     return page.evaluate("""name => {
@@ -886,11 +897,7 @@ def test_open_with_unsaved_edits_asks_and_merge_keeps_the_marks(labelled_run, se
     page.keyboard.press("n")
     page.keyboard.type("checked")
     page.keyboard.press("Escape")
-    page.keyboard.press("t")
-    marked = page.evaluate("document.activeElement.dataset.path")
-    page.keyboard.press("Enter")
-    page.keyboard.press("b")
-    page.keyboard.press("Escape")
+    marked = mark_first_image_bad(page)
     assert len(changes(page)) == 2
     other = tmp_path / "colleague.yaml"
     other.write_text(re.sub(r'    colour: "[^"]*"', '    colour: "purple"', listed, count=2),
@@ -918,6 +925,20 @@ def test_open_with_unsaved_edits_asks_and_merge_keeps_the_marks(labelled_run, se
     session.check_clean()
 
 
+def map_with_all_selected(session, report, working):
+    """The osnet/pca12 map marking in `working`, every image selected with a box: (page, count)."""
+    the_map = session.open(report / "map_osnet_pca12.html")
+    the_map.wait_for_selector("body[data-paths=loaded]")
+    the_map.select_option("#markin", label=working)
+    the_map.keyboard.press("b")
+    box = the_map.locator("#map").bounding_box()
+    the_map.mouse.move(box["x"] + 2, box["y"] + 2)
+    the_map.mouse.down()
+    the_map.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] - 2, steps=5)
+    the_map.mouse.up()
+    return the_map, int(the_map.get_attribute("body", "data-selected"))
+
+
 def test_undo_takes_back_twenty_actions_and_many_marks_ask_first(labelled_run, session):
     report = labelled_run[0] / "results" / "report"
     template = labelled_run[0] / "results" / "labels" / "templates" / "osnet_pca12_k4.yaml"
@@ -930,16 +951,7 @@ def test_undo_takes_back_twenty_actions_and_many_marks_ask_first(labelled_run, s
         page.keyboard.press("Control+z")
     assert changes(page) == [] and download(page)[0] == template.read_bytes()
     # the map: marks of more than 50 images at once ask first; Ctrl+Z takes them back
-    the_map = session.open(report / "map_osnet_pca12.html")
-    the_map.wait_for_selector("body[data-paths=loaded]")
-    the_map.select_option("#markin", label="osnet/pca12/k4")
-    the_map.keyboard.press("b")
-    box = the_map.locator("#map").bounding_box()
-    the_map.mouse.move(box["x"] + 2, box["y"] + 2)
-    the_map.mouse.down()
-    the_map.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] - 2, steps=5)
-    the_map.mouse.up()
-    selected = int(the_map.get_attribute("body", "data-selected"))
+    the_map, selected = map_with_all_selected(session, report, "osnet/pca12/k4")
     assert selected > 50
     the_map.click("#mark-bad")
     assert f"{selected} images at once" in the_map.locator("#question").inner_text()
@@ -952,6 +964,60 @@ def test_undo_takes_back_twenty_actions_and_many_marks_ask_first(labelled_run, s
     the_map.locator("#map").focus()
     the_map.keyboard.press("Control+z")
     assert kept(the_map, "osnet/pca12/k4") is None
+    session.check_clean()
+
+
+def wait_for_changes(page, n):
+    """Wait until the page lists n unsaved changes (another tab's edit reaches it by an event)."""
+    page.wait_for_function("n => document.querySelectorAll('#changes li').length === n", arg=n)
+
+
+def test_undo_is_one_history_across_pages_and_reloads(labelled_run, session):
+    report = labelled_run[0] / "results" / "report"
+    name = "osnet/pca12/k4"
+    # a bulk mark on the map (asked, then confirmed) is undone on the clustering page
+    the_map, selected = map_with_all_selected(session, report, name)
+    assert selected > 50
+    the_map.click("#mark-notcluster")
+    the_map.keyboard.press("y")
+    assert len(yaml.safe_load(kept(the_map, name))["images"]) == selected
+    page = team_page(labelled_run, session, UNLABELLED)
+    assert len(changes(page)) == selected
+    page.keyboard.press("Control+z")
+    assert "Undone: marked 'not this cluster'" in page.locator("#status").inner_text()
+    assert changes(page) == [] and kept(page, name) is None
+    # and the reverse: a cluster marked and an image marked on the clustering page, then
+    # the page reloaded, are undone on the map, newest first
+    go_to(page, 2)
+    page.keyboard.press("o")
+    path = mark_first_image_bad(page)
+    assert changes(page) == ["cluster 2: marked bad images", f"image {path}: marked bad image"]
+    page.reload()
+    page.wait_for_selector(".card")
+    assert not page.locator("#undo").is_disabled()
+    the_map.locator("#map").focus()
+    the_map.keyboard.press("Control+z")
+    assert f"Undone in {name}: marked bad image: {path}" in the_map.locator("#status").inner_text()
+    wait_for_changes(page, 1)  # the other tab follows
+    assert changes(page) == ["cluster 2: marked bad images"]
+    the_map.keyboard.press("Control+z")
+    assert kept(the_map, name) is None
+    wait_for_changes(page, 0)
+    the_map.keyboard.press("Control+z")  # the bulk mark was undone on the clustering page
+    assert "Nothing to undo" in the_map.locator("#status").inner_text()
+    assert page.locator("#undo").is_disabled()
+    # a mark on the outliers page, undone on the clustering page
+    outliers = session.open(report / "outliers.html")
+    outliers.wait_for_selector("#flagged .tile")
+    outliers.select_option("#markin", label=name)
+    first = outliers.locator("#flagged .tile").first
+    first.click()
+    outliers.keyboard.press("b")
+    outliers.keyboard.press("Escape")
+    wait_for_changes(page, 1)
+    page.keyboard.press("Control+z")
+    assert kept(page, name) is None and changes(page) == []
+    assert "bad" in page.locator("#status").inner_text()
     session.check_clean()
 
 
@@ -1027,16 +1093,18 @@ def test_the_review_page_lists_the_least_sure_and_fixes_in_place(labelled_run, s
     document = labelfile.parse(download(labelling)[0].decode("utf-8"))
     assert {"type": value} == dict(next(i for i in document["images"]
                                         if i["path"] == path)["values"])
-    # colour: where vdc_color's clusters name it otherwise, a page at a time
+    # colour: where vdc_color's clusters name it otherwise, a page at a time, read first
     review.keyboard.press("a")
     review.keyboard.press("a")
-    review.keyboard.press("l")
     assert review.locator("#attribute").input_value() == "2"
+    assert review.locator(".listchoice").nth(1).get_attribute("aria-pressed") == "true"
     count = int(re.search(r"disagreements \((\d+)\)",
                           review.locator(".listchoice").nth(1).inner_text()).group(1))
     assert count > 0
     caption = review.locator("#review-tiles .tile .caption").first.inner_text()
     assert VDC_TEAM in caption
+    review.keyboard.press("l")  # then the least sure
+    assert review.locator(".listchoice").nth(0).get_attribute("aria-pressed") == "true"
     data = json.loads(re.search(r"DC\.page\((.*)\);", (
         workdir / "results" / "report" / "files" / "data" / "review_osnet_pca12_k6.js"
     ).read_text(encoding="utf-8")).group(1))

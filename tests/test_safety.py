@@ -92,8 +92,9 @@ BASE_CONFIG = ("descriptors: {a: a.npy, b: b.npy}\nimages: {paths: paths.csv}\n"
     (BASE_CONFIG.replace("a: [3]", "a: [4.0]"), r"key 'pca.a\[0\]': 4.0 is not valid; expected an integer"),
     (BASE_CONFIG + "kmeans: {a: [3.0]}\n", r"key 'kmeans.a\[0\]': 3.0 is not of type 'integer'"),
     (BASE_CONFIG.replace("[2, 4]", "[2, 4.0]"), r"key 'k_range\[1\]': 4.0 is not of type 'integer'"),
-    (BASE_CONFIG + "outliers: {neighbours: 50}\n",
-     r"key 'outliers.neighbours': 50 must be below the number of reference images \(50"),
+    (BASE_CONFIG + "outliers: {neighbours: 25}\n",
+     r"key 'outliers.neighbours': 25 needs more than 50 reference images \(twice as many "
+     r"neighbours are searched\), not 50 \(outliers.reference_sample"),
     (BASE_CONFIG.replace("b: b.npy}", "b: results/demo/descriptors/osnet.pickle}"),
      r"key 'descriptors.b': results/demo/descriptors/osnet.pickle is under results/demo/"),
     # outputs are never inputs: a template filled in place would be overwritten

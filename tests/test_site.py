@@ -127,10 +127,13 @@ def test_outliers_page_and_files(demo_run):
     workdir, _, _ = demo_run
     scores = pd.read_parquet(workdir / "results" / "outliers" / "outliers.parquet")
     assert {"paths", "combined_score", "flag", "n_models_flagging"} <= set(scores.columns)
-    assert scores["flag"].sum() == int(-(-len(scores) * 0.01 // 1))
     assert "top outliers" in (workdir / "results" / "report" / "outliers.html").read_text()
     summary = pd.read_csv(workdir / "results" / "summary" / "outliers.tsv", sep="\t")
     combined = summary[summary["scope"] == "combined"].set_index("kind")
+    # the default cut comes from the data (outliers.rate null); outliers.tsv says which
+    assert combined.loc["all", "cut"] == "robust z > 3"
+    assert combined.loc["all", "n_flagged"] == scores["flag"].sum()
+    assert combined.loc["all", "rate"] == pytest.approx(scores["flag"].mean(), rel=1e-5)
     assert combined.loc["all", "n_true"] > 0
     assert combined.loc["all", "recall"] >= 0.8  # planted glare, night and no-vehicle images
     agreement = pd.read_csv(workdir / "results" / "summary" / "agreement.tsv", sep="\t")
@@ -196,6 +199,7 @@ def test_index_without_ground_truth_shows_the_suggestion_and_the_clusterings(tmp
     assert "optimum at the edge: widen k_range" in page
     assert '<a href="m_pca4_k3.html">m/pca4/k3</a>' in page
     assert "Purity is" not in page
+    assert "an index value" not in page  # without ground truth the suggestion is the advice
 
 
 def validation_rows(rows):
@@ -240,6 +244,7 @@ def test_the_index_shows_the_one_recommendation_label_fields_first(tmp_path):
     assert "no (ground truth only)" in which
     assert "No ground truth for view, colour" in page
     assert "The k-scan's suggestion" not in page  # no second advice beside it
+    assert "suggested_k: the lowest Davies-Bouldin of the k-scan, an index value" in page
     assert '<a href="review_m_pca4_k3.html">m/pca4/k3</a>' in page
 
 

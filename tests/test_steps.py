@@ -37,7 +37,7 @@ def chain(tmp_path_factory):
                 out_variants=out / "variants.tsv", out_plot=out / "variance.png")
     pca.reduce_pca(descriptors_parquet=out / "desc.parquet", fit_path=out / "fit.npz",
                    variants_tsv=out / "variants.tsv", variant="pca4", batch_rows=100,
-                   out_npy=out / "reduced.npy")
+                   out_npy=out / "reduced.npy", out_residual=out / "residual.npy")
     for k in K_VALUES:
         kscan.scan_k(reduced_npy=out / "reduced.npy", model="m", variant="pca4", k=k, seed=SEED,
                      n_init=2, max_iter=100, rows_per_cluster=0, min_rows=0, silhouette_sample=100,
@@ -54,6 +54,7 @@ def chain(tmp_path_factory):
     final.mkdir()
     kmeans.cluster_kmeans(reduced_npy=out / "reduced.npy", images_parquet=out / "images.parquet",
                           model="m", variant="pca4", k=3, seed=SEED, n_init=2, max_iter=100,
+                          scan_n_init=2, scan_rows=0,
                           out_assignments=final / "assignments.parquet",
                           out_centroids=final / "centroids.npy", out_sizes=final / "sizes.tsv",
                           out_fit=final / "fit.tsv", scan_centroids=out / "k3_centroids.npy")
@@ -71,8 +72,8 @@ def chain(tmp_path_factory):
                       out_cards=out / "cards.tsv", out_sheets=out / "sheets")
     labels.make_label_template(sizes_tsv=final / "sizes.tsv", model="m", variant="pca4", k=3,
                                label_attributes=["type", "view"], out_yaml=out / "template.yaml")
-    outliers.score_outliers(reduced_npy=out / "reduced.npy",
-                            assignments_parquet=final / "assignments.parquet",
+    outliers.score_outliers(reduced_npy=out / "reduced.npy", residual_npy=out / "residual.npy",
+                            fit_path=out / "fit.npz", assignments_parquet=final / "assignments.parquet",
                             sizes_tsv=final / "sizes.tsv", n_neighbours=5, reference_sample=200,
                             tiny_fraction=0.25, seed=SEED, out_scores=out / "scores.parquet")
     site.write_paths(images_parquet=out / "images.parquet", images_root=None, out_script=out / "paths.js")

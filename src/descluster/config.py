@@ -285,8 +285,9 @@ def check_config_against_rows(config, n_rows, source="config"):
             )
     neighbours = config["outliers"]["neighbours"]
     reference = min(config["outliers"]["reference_sample"], n_rows)
-    if neighbours >= reference:
+    if 2 * neighbours >= reference:  # the wide local outlier factor searches 2 x neighbours
         raise InputError(
-            f"{source}: key 'outliers.neighbours': {neighbours} must be below the number of "
-            f"reference images ({reference}: outliers.reference_sample or the number of images)"
+            f"{source}: key 'outliers.neighbours': {neighbours} needs more than {2 * neighbours} "
+            f"reference images (twice as many neighbours are searched), not {reference} "
+            f"(outliers.reference_sample or the number of images)"
         )

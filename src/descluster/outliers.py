@@ -78,36 +78,6 @@ def _centre_spread(values):
     return median, spread
 
 
-def knn_distance(X, n_neighbours, reference_sample, seed):
-    """Distance of every row to its n-th nearest neighbour among a fixed-seed reference sample.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n, p), float32
-    n_neighbours : int
-    reference_sample : int
-        Rows the neighbours are searched in (all rows if n <= reference_sample); exact
-        search against that sample, so the cost is n x reference_sample distances.
-
-    Returns
-    -------
-    ndarray of shape (n,), float32
-        A row of the reference sample is not its own neighbour.
-    """
-    from sklearn.neighbors import NearestNeighbors
-
-    from descluster.clustering import sample_rows
-
-    rows = sample_rows(len(X), reference_sample, seed)
-    index = NearestNeighbors(n_neighbors=n_neighbours + 1).fit(np.asarray(X[rows]))
-    distances, _ = index.kneighbors(np.asarray(X))
-    # a row of the reference sample finds itself first: take one neighbour further
-    in_reference = np.zeros(len(X), dtype=bool)
-    in_reference[rows] = True
-    column = np.where(in_reference, n_neighbours, n_neighbours - 1)
-    return distances[np.arange(len(X)), column].astype(np.float32)
-
-
 def tiny_clusters(sizes, tiny_fraction):
     """Clusters whose size is below ``tiny_fraction`` x the average cluster size.
 
@@ -123,25 +93,6 @@ def tiny_clusters(sizes, tiny_fraction):
     return sizes < tiny_fraction * sizes.sum() / len(sizes)
 
 
-def distance_score(centroid_distance, labels, knn):
-    """The label-independent part of an image's outlier score.
-
-    ``max(robust z of the distance to its centroid within its cluster, robust z of its
-    k-th neighbour distance)``.
-
-    Parameters
-    ----------
-    centroid_distance : ndarray of shape (n,)
-    labels : ndarray of shape (n,), int
-    knn : ndarray of shape (n,)
-
-    Returns
-    -------
-    ndarray of shape (n,), float64
-    """
-    return np.maximum(robust_z(centroid_distance, labels), robust_z(knn))
-
-
 def model_score(z, suspicious):
     """One model-variant's outlier score: ``z + MEMBERSHIP_BONUS`` for images of suspicious
     (tiny or outlier-labelled) clusters.
@@ -149,7 +100,7 @@ def model_score(z, suspicious):
     Parameters
     ----------
     z : ndarray of shape (n,)
-        From :func:`distance_score`.
+        From :func:`outlier_score`.
     suspicious : ndarray of shape (n,), bool
     """
     return z + MEMBERSHIP_BONUS * suspicious
@@ -161,31 +112,6 @@ def flag_top(scores, rate):
     flags = np.zeros(len(scores), dtype=bool)
     flags[np.argsort(-scores, kind="stable")[:n_flag]] = True
     return flags
-
-
-def combine(scores, rate):
-    """Combine model-variant scores: images flagged by more models rank first.
-
-    Parameters
-    ----------
-    scores : ndarray of shape (n, m)
-        One column per model-variant.
-
-    Returns
-    -------
-    n_flagging : ndarray of shape (n,), int
-        How many columns flag the image at ``rate``.
-    combined : ndarray of shape (n,), float64
-        ``n_flagging`` plus the mean percentile rank of the image over the columns
-        (in [0, 1)), so the count decides and the ranks break ties.
-    """
-    n, m = scores.shape
-    n_flagging = np.zeros(n, dtype=np.int64)
-    percentile = np.zeros(n)
-    for column in range(m):
-        n_flagging += flag_top(scores[:, column], rate)
-        percentile += np.argsort(np.argsort(scores[:, column], kind="stable"), kind="stable") / n
-    return n_flagging, n_flagging + percentile / m
 
 
 def precision_recall(flags, truth):

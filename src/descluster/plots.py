@@ -64,15 +64,37 @@ def _mark_final_ks(ax, final_ks):
         ax.axvline(k, color="grey", lw=0.8, ls=":", zorder=0)
 
 
+def kscan_title(model, suggestions):
+    """The k-scan figure's title: what the star is, as advice or not, and edge optima.
+
+    ``suggestions`` is suggested_k.tsv's rows of the model (``pca``, ``note``, ``advice``
+    from :func:`descluster.steps.kscan.summarize_kscan`). With ground truth the star is
+    the lowest Davies-Bouldin, an index value (the advice is the recommendation); without,
+    it is the k-scan's suggestion, said as such. Returns (title, has_edge_note).
+    """
+    truth = suggestions["advice"].str.startswith("none").any()
+    star = ("star = lowest Davies-Bouldin, an index value: which clustering to label is the "
+            "recommendation (recommended.tsv)" if truth else
+            "star = the k-scan's suggestion: lowest Davies-Bouldin (no ground truth to measure by)")
+    title = f"{model}: k-scan (dotted = final k)\n{star}"
+    edge = [f"{p}: {n}" for p, n in zip(suggestions["pca"], suggestions["note"]) if n]
+    if edge:
+        title += "\n" + "; ".join(edge)
+    return title, bool(edge)
+
+
 def plot_kscan(scan, suggestions, model, path, final_ks=()):
-    """Every validity index against k, one line per PCA variant, suggested k marked.
+    """Every validity index against k, one line per PCA variant, the lowest Davies-Bouldin
+    starred (an index value with ground truth, the k-scan's suggestion without: see
+    :func:`kscan_title`).
 
     Parameters
     ----------
     scan : DataFrame
         k-scan rows of one model (pca, n_components, k and the four indices).
     suggestions : DataFrame
-        Rows of that model from :func:`descluster.clustering.suggest_k` (with ``note``).
+        Rows of that model of suggested_k.tsv (:func:`descluster.clustering.suggest_k`
+        with ``note`` and ``advice``).
     final_ks : sequence of int
         k of the configured final clusterings, drawn as dotted lines.
     """
@@ -93,11 +115,8 @@ def plot_kscan(scan, suggestions, model, path, final_ks=()):
     for ax in axes[1]:
         ax.set_xlabel("number of clusters k")
     axes[0, 0].legend(fontsize=8)
-    title = f"{model}: k-scan (star = suggested k, lowest Davies-Bouldin; dotted = final k)"
-    edge = [f"{p}: {n}" for p, n in zip(suggestions["pca"], suggestions["note"]) if n]
-    if edge:
-        title += "\n" + "; ".join(edge)
-    fig.suptitle(title, color="tab:red" if edge else "black")
+    title, edge = kscan_title(model, suggestions)
+    fig.suptitle(title, fontsize=10, color="tab:red" if edge else "black")
     fig.tight_layout()
     _save(fig, path)
 

@@ -33,6 +33,7 @@ CHUNK = 500  # members per gallery data file
 GRAMMAR_SCRIPT = "grammar.js"  # written by copy_assets beside the package's assets
 PATHS_NAME = "paths"  # name the paths script registers its data under (DC.chunk)
 OUTLIER_THUMBS = 300  # highest-ranked flagged images that get a thumbnail
+HISTOGRAM_BINS = 40  # bins of the outliers page's histogram of the combined score
 TRUTH_TOP = 3  # values per attribute shown in a cluster's breakdown
 REVIEW_LIMIT = 2000  # images per list of a review page (the least sure first)
 REVIEW_THUMBS = 60  # of them, the first that get a thumbnail (the first page)
@@ -242,8 +243,12 @@ def index_page(models, clusterings, tables, figures, page_dir, label_fields=(), 
     for model in models:
         digest = tables["models"][model]
         parts += [f"<h2 id=\"{html.escape(model)}\">{html.escape(model)}</h2>",
-                  table(digest),
-                  _image(figures["pca"][model], page_dir, f"{model} explained variance"),
+                  table(digest)]
+        if "recommended" in tables:  # the digest's suggested_k is not advice then
+            parts.append("<p class=\"meta\">suggested_k: the lowest Davies-Bouldin of the "
+                         "k-scan, an index value; which clustering to label is the "
+                         "recommendation above.</p>")
+        parts += [_image(figures["pca"][model], page_dir, f"{model} explained variance"),
                   _image(figures["kscan"][model], page_dir, f"{model} k-scan")]
         mine = [c for c in clusterings["clustering"] if c.split("/")[0] == model]
         if mine:
@@ -880,6 +885,10 @@ def review_lists(name, label_file, clusters, labels, others, allowed, limit=REVI
         ``rows``, ``value`` (the propagated value), ``confidence``, ``cluster`` (here), and
         for ``disagree`` also ``clusterValue`` (what this clustering's cluster says),
         ``other`` (the other clustering) and ``otherValue`` (what its cluster says).
+        ``order``: the lists in the order to read them, the page opening on the first:
+        the disagreements first when there are any (two labelled clusterings naming an
+        image differently means at least one is wrong: measured in docs/review.md, they
+        hold more of the errors than the least sure), else the least sure.
     """
     result = []
     for attribute, by_cluster in label_file.values.items():
@@ -909,7 +918,8 @@ def review_lists(name, label_file, clusters, labels, others, allowed, limit=REVI
         result.append({"attribute": attribute, "values": list(known), "low": listed(low),
                        "disagree": {**listed(differ), "clusterValue": own[differ].tolist(),
                                     "other": other_name[differ].tolist(),
-                                    "otherValue": other_value[differ].tolist()}})
+                                    "otherValue": other_value[differ].tolist()},
+                       "order": ["disagree", "low"] if len(differ) else ["low", "disagree"]})
     return result
 
 
@@ -954,7 +964,9 @@ def write_review(report, clustering, lists, paths, page):
 # --- outliers -----------------------------------------------------------------------
 
 def write_outliers(report, scores, truth, summary, sheet_path, clusterings, page):
-    """The outliers page and the data script of every flagged image.
+    """The outliers page and its data script: every flagged image, and the histogram of the
+    combined score with the cut (:func:`score_histogram`; the cut, rate and rule from the
+    combined row of ``summary``).
 
     Parameters
     ----------
@@ -985,8 +997,13 @@ def write_outliers(report, scores, truth, summary, sheet_path, clusterings, page
     rows = [[int(r), str(p), s, int(n), str(k), _round(m, 3)] for r, p, s, n, k, m in zip(
         flagged["rank"], flagged["paths"], _round(flagged["combined_score"], 3),
         flagged["n_models_flagging"], flagged["kind"], flagged[models].to_numpy(dtype=float))]
+    cut = summary[(summary["scope"] == "combined") & (summary["kind"] == "all")].iloc[0]
+    histogram = score_histogram(scores["combined_score"].to_numpy(dtype=float),
+                                float(cut["threshold"]))
     data = {**report.common(), "models": [c.removeprefix("score_") for c in models],
-            "thumbOf": thumbs, "rows": rows, "clusterings": marking_targets(clusterings)}
+            "thumbOf": thumbs, "rows": rows, "clusterings": marking_targets(clusterings),
+            "histogram": {**histogram, "threshold": float(cut["threshold"]),
+                          "rate": float(cut["rate"]), "cut": str(cut["cut"])}}
     (report.staging / "data").mkdir(exist_ok=True)
     (report.staging / "data" / "outliers.js").write_text(script_data("outliers", data),
                                                          encoding="utf-8")
@@ -996,8 +1013,41 @@ def write_outliers(report, scores, truth, summary, sheet_path, clusterings, page
                                           f"{report.files_url}/data/outliers.js"))
 
 
+def score_histogram(scores, threshold, n_bins=HISTOGRAM_BINS):
+    """Counts of the combined outlier score in equal bins, for the outliers page.
+
+    The bins run from the lowest score to a fifth beyond the larger of the flag cut and the
+    99th percentile (at most to the highest score); the scores above (images in suspicious
+    clusters, which add 10 each, and extreme ones) are counted apart, so that they do not
+    squeeze the bulk of the images into a few bins.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n,), float
+        ``combined_score`` of ``outliers.parquet``.
+    threshold : float
+        The flag cut (``threshold`` of ``outliers.tsv``); always inside the bins' range.
+
+    Returns
+    -------
+    dict
+        ``low``, ``high`` (the range), ``counts`` (n_bins ints), ``above`` (scores above
+        ``high``), ``n`` (all scores).
+    """
+    low = float(scores.min())
+    top = max(float(np.quantile(scores, 0.99)), threshold)
+    high = max(min(float(scores.max()), top + 0.2 * (top - low)), threshold)
+    if high <= low:  # every score the same
+        high = low + 1.0
+    inside = scores <= high
+    counts, _ = np.histogram(scores[inside], bins=n_bins, range=(low, high))
+    return {"low": low, "high": high, "counts": counts.tolist(),
+            "above": int((~inside).sum()), "n": len(scores)}
+
+
 def outliers_page(summary, top, sheet_path, page_dir, data_file):
-    """Outlier flags: precision/recall table, every flagged image (paged), the top-ranked table.
+    """Outlier flags: the combined score's histogram with the cut, the precision/recall table,
+    every flagged image (paged), the top-ranked table.
 
     Parameters
     ----------
@@ -1008,8 +1058,12 @@ def outliers_page(summary, top, sheet_path, page_dir, data_file):
     data_file : str
         URL of the data script of all flagged images, relative to the page.
     """
-    parts = ["<p class=\"meta\">Images ranked by how many models flag them, then by their mean "
-             "score rank.</p>",
+    parts = ["<p class=\"meta\">Images ranked by their combined outlier score: first those in "
+             "clusters labelled outlier or tiny (in more clusterings, higher), then by the mean "
+             "of every model-variant's score (docs/outliers.md in the workflow's repository).</p>",
+             "<h2>Combined score and the flag cut</h2>",
+             # drawn by outliers.js; an <svg> in the page gives the script its namespace
+             "<div id=\"histogram\"><svg class=\"histogram\" role=\"img\"></svg></div>",
              table(summary),
              "<h2>Every flagged image</h2>",
              "<div id=\"flagged\"></div>",

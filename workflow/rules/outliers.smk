@@ -5,6 +5,8 @@
 rule score_outliers:
     input:
         reduced="results/pca/{model}/{variant}/reduced.npy",
+        residual="results/pca/{model}/{variant}/residual.npy",
+        fit="results/pca/{model}/pca.npz",
         assignments=f"{CLUSTERS}/assignments.parquet",
         sizes=f"{CLUSTERS}/sizes.tsv",
     output:
@@ -17,6 +19,7 @@ rule score_outliers:
         ENV
     threads: config["threads"]
     resources:
+        # measured at 416,314 x 250: 639 MiB (neighbours of every row, the 20,000-row reference)
         mem_mb=mem_mb(800, 3),
         runtime=runtime_min(5, 30),
     params:

@@ -1,4 +1,5 @@
-# PCA: one fit per model (at its largest variant), then one reduced matrix per variant.
+# PCA: one fit per model (at its largest variant), then one reduced matrix per variant
+# (and each row's distance to that variant's subspace, for the outlier score).
 
 
 rule fit_pca:
@@ -46,6 +47,7 @@ rule reduce_pca:
         variants="results/pca/{model}/variants.tsv",
     output:
         reduced="results/pca/{model}/{variant}/reduced.npy",
+        residual="results/pca/{model}/{variant}/residual.npy",
     log:
         "results/logs/reduce_pca/{model}/{variant}.log",
     benchmark:
@@ -54,7 +56,8 @@ rule reduce_pca:
         ENV
     threads: config["threads"]
     resources:
-        # measured at 416,314 x 2560 -> 250: 2.0 GB (a batch and the written memory map)
+        # measured at 416,314 x 2560 -> 250: 2.0 GB (a batch and the written memory map),
+        # before the residual added a batch-sized reconstruction (16,384 x 2560 float32: 160 MB)
         mem_mb=mem_mb(1200, 0.3),
         runtime=runtime_min(2, 3),
     params:

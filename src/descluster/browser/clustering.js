@@ -63,7 +63,7 @@
     if (what === null) { status("Nothing to undo."); return; }
     reshow();
     status("Undone: " + what + ". (Ctrl+Z again undoes the one before; " +
-           state.history.length + " left)");
+           state.undoable() + " left)");
   }
 
   /* Values of the run's other clusterings kept in this browser: suggestions too. */
@@ -214,7 +214,7 @@
     bar.counter.textContent = left ? left + " of " + doc.clusters.length + " clusters still unnamed"
                                    : "all " + doc.clusters.length + " clusters named";
     bar.marked.textContent = doc.images.length ? doc.images.length + " image(s) marked" : "";
-    bar.undo.disabled = !state.history.length;
+    bar.undo.disabled = !state.undoable();
   }
 
   function download() {

@@ -483,20 +483,46 @@
    * its pages start from (the file the run used: its hash), the text of the label file
    * with the person's unsaved edits on top (DC.labels decides what is trusted: the kept
    * text is parsed by the grammar, fitted to the run, and every change it makes is shown);
-   * and per project the working clustering. Never keyed by the folder: a moved or copied
-   * report, or a colleague's copy, starts from the same file. */
-  var PREFIX = "descluster:labels:";
+   * beside it the undo history of those edits (JSON text, DC.labels' steps); and per
+   * project the working clustering. Never keyed by the folder: a moved or copied report,
+   * or a colleague's copy, starts from the same file. */
+  var PREFIX = "descluster:labels:", HISTORY = "descluster:undo:";
 
-  /* Where this browser keeps a clustering's edits on the file of that hash: the one place
-     that decides it. */
-  function key(clustering, hash) { return PREFIX + clustering + ":" + hash; }
+  /* Where this browser keeps a clustering's edits on the file of that hash (or, with
+     prefix HISTORY, their undo history): the one place that decides it. */
+  function key(clustering, hash, prefix) { return (prefix || PREFIX) + clustering + ":" + hash; }
 
   /* The kept text, or null; throws when the browser keeps nothing for these pages
      (storage off, e.g. for file:// pages in some settings). */
   function read(clustering, hash) { return window.localStorage.getItem(key(clustering, hash)); }
 
-  /* Keep text; throws when the browser refuses (storage off or full). */
-  function write(clustering, hash, text) { window.localStorage.setItem(key(clustering, hash), text); }
+  /* Keep text; throws when the browser refuses (storage off or full). Edits come before
+     undo histories: when the storage is full, every history is dropped to make room. */
+  function write(clustering, hash, text) {
+    try { window.localStorage.setItem(key(clustering, hash), text); } catch (e) {
+      var histories = [];
+      for (var i = 0; i < window.localStorage.length; i++) {
+        if (window.localStorage.key(i).indexOf(HISTORY) === 0) histories.push(window.localStorage.key(i));
+      }
+      if (!histories.length) throw e;
+      histories.forEach(function (name) { window.localStorage.removeItem(name); });
+      window.localStorage.setItem(key(clustering, hash), text);
+    }
+  }
+
+  /* The undo history kept for a clustering's edits on the file of that hash (text), or
+     null; setHistory keeps one (throws when the browser refuses), removeHistory drops it. */
+  function history(clustering, hash) {
+    return window.localStorage.getItem(key(clustering, hash, HISTORY));
+  }
+
+  function setHistory(clustering, hash, text) {
+    window.localStorage.setItem(key(clustering, hash, HISTORY), text);
+  }
+
+  function removeHistory(clustering, hash) {
+    window.localStorage.removeItem(key(clustering, hash, HISTORY));
+  }
 
   /* Keep nothing (the edits are the file's). */
   function remove(clustering, hash) { window.localStorage.removeItem(key(clustering, hash)); }
@@ -543,5 +569,6 @@
   }
 
   DC.store = {read: read, write: write, remove: remove, others: others, edited: edited,
-              onChange: onChange, working: working, setWorking: setWorking};
+              onChange: onChange, working: working, setWorking: setWorking, history: history,
+              setHistory: setHistory, removeHistory: removeHistory};
 })();

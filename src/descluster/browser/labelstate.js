@@ -13,15 +13,23 @@
  *
  * A state (open) holds: doc, the document being edited (DC.labelfile's shape, laid out as
  * the run's template: its clusters and sizes, today's fields); baseDoc, the base so laid
- * out; history, the undo stack ([{text, what, group}], newest last, at most UNDO_DEPTH);
- * problem, why kept edits or the base were not taken (or null); kept, the untrusted kept
- * text (to download, so nothing is lost). Every edit goes through change(): one undo step.
+ * out; problem, why kept edits or the base were not taken (or null); kept, the untrusted
+ * kept text (to download, so nothing is lost). Every edit goes through change(): one undo
+ * step. The undo history is kept with the edits (DC.store.history, under the same
+ * clustering and hash), not in the page: every page that edits this clustering's labels
+ * (its page, the map, the outliers and review pages) undoes the same steps, newest first,
+ * across pages and reloads. A step holds what the edit replaced, as lines of the label
+ * file's text (a patch: a bulk mark of 2,000 images costs its own lines, not the file),
+ * and a fingerprint of the text it left, so it is applied only to that text.
  * The working clustering (working) is the one the map and outliers pages mark images in:
  * chosen once, kept in this browser per project. */
 (function () {
   "use strict";
   var DC = window.DC, LF = DC.labelfile;
   var UNDO_DEPTH = 50;  // undo steps kept (the issue asks for at least 20)
+  // characters of undo history kept per clustering beyond the newest step: the browser's
+  // storage (some 5 million characters for all file:// pages) must keep room for edits
+  var UNDO_CHARS = 1000000;
   var ASK_ABOVE = 50;  // marking more images than this at once asks first
 
   function has(map, key) { return Object.prototype.hasOwnProperty.call(map, key); }
@@ -168,13 +176,64 @@
     });
   }
 
+  /* ---- undo steps ------------------------------------------------------------------ */
+  /* A fingerprint of a text: its length and a 32-bit FNV-1a hash of its UTF-16 units. */
+  function fingerprint(text) {
+    var h = 0x811c9dc5;
+    for (var i = 0; i < text.length; i++) {
+      h ^= text.charCodeAt(i);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    return text.length + ":" + h.toString(16);
+  }
+
+  /* The undo step of an edit from text `before` to text `after`: {what, group, at, cut,
+   * lines, after}: after's lines [at, at + cut) replace `lines` (before's, between the
+   * lines both share at the start and at the end); `after` is after's fingerprint. */
+  function makeStep(before, after, what, group) {
+    var b = before.split("\n"), a = after.split("\n"), start = 0, end = 0;
+    while (start < b.length && start < a.length && b[start] === a[start]) start++;
+    while (end < b.length - start && end < a.length - start &&
+           b[b.length - 1 - end] === a[a.length - 1 - end]) end++;
+    return {what: what, group: group || null, at: start, cut: a.length - start - end,
+            lines: b.slice(start, b.length - end), after: fingerprint(after)};
+  }
+
+  /* The text before `step`, given the text it left; null when `text` is not that text. */
+  function unapply(step, text) {
+    if (fingerprint(text) !== step.after) return null;
+    var lines = text.split("\n");
+    if (step.at + step.cut > lines.length) return null;
+    return lines.slice(0, step.at).concat(step.lines, lines.slice(step.at + step.cut)).join("\n");
+  }
+
+  /* A step as kept can be anything another page (or anything else) wrote: used only when
+     it has this shape. */
+  function isStep(step) {
+    return !!step && typeof step.what === "string" && typeof step.after === "string" &&
+      (step.group === null || typeof step.group === "string") &&
+      Number.isInteger(step.at) && step.at >= 0 && Number.isInteger(step.cut) && step.cut >= 0 &&
+      Array.isArray(step.lines) && step.lines.every(function (l) { return typeof l === "string"; });
+  }
+
+  /* Drop the oldest steps beyond UNDO_DEPTH and beyond UNDO_CHARS (the newest is kept). */
+  function bounded(steps) {
+    steps = steps.slice(-UNDO_DEPTH);
+    var size = 0;
+    for (var i = steps.length - 1; i >= 0; i--) {
+      size += JSON.stringify(steps[i]).length;
+      if (size > UNDO_CHARS && i < steps.length - 1) return steps.slice(i + 1);
+    }
+    return steps;
+  }
+
   /* ---- a clustering's state --------------------------------------------------------- */
   /* The state of target ({name, template, base: {text, hash, source, listed}}) with the
    * run's rules. Never throws: doc is null (problem says why) when the template or the
    * base cannot be read. */
   function open(target, rules) {
     var state = {name: target.name, base: target.base, rules: rules, doc: null, baseDoc: null,
-                 template: null, history: [], problem: null, kept: null, keptOk: true,
+                 template: null, problem: null, kept: null, keptOk: true,
                  baseSizesDiffer: []};
     decorate(state);
     try { state.template = LF.parse(target.template, target.name); } catch (e) {
@@ -248,6 +307,24 @@
       } catch (e) { state.keptOk = false; }
       return state.keptOk;
     };
+    /* The undo steps kept for this clustering's labels, oldest first ([] when none or
+       when what is kept is not a list of steps). */
+    state.steps = function () {
+      var steps;
+      try { steps = JSON.parse(DC.store.history(state.name, state.base.hash) || "[]"); } catch (e) {
+        return [];
+      }
+      return Array.isArray(steps) && steps.every(isStep) ? steps : [];
+    };
+    /* Keep the undo steps (when this browser refuses, no undo: the edits still count). */
+    function keepSteps(steps) {
+      try {
+        if (steps.length) DC.store.setHistory(state.name, state.base.hash, JSON.stringify(steps));
+        else DC.store.removeHistory(state.name, state.base.hash);
+      } catch (e) { /* kept nowhere: nothing to undo later */ }
+    }
+    /* How many edits can be undone. */
+    state.undoable = function () { return state.steps().length; };
     /* One edit, undoable: edit(doc) changes the document in place (false: nothing done);
      * `what` names it for the undo message. Consecutive edits of one `group` (typing in
      * one field) are one undo step. True when the document changed. */
@@ -256,19 +333,31 @@
       state.sync();  // another page of this browser may have changed the kept edits
       var before = state.text();
       if (edit(state.doc) === false || state.text() === before) return false;
-      var top = state.history[state.history.length - 1];
-      if (!(group && top && top.group === group)) {
-        state.history.push({text: before, what: what, group: group});
-        if (state.history.length > UNDO_DEPTH) state.history.shift();
-      }
+      var after = state.text(), steps = state.steps(), top = steps[steps.length - 1];
+      if (group && top && top.group === group && unapply(top, before) !== null) {
+        steps[steps.length - 1] = makeStep(unapply(top, before), after, top.what, group);
+      } else steps.push(makeStep(before, after, what, group));
+      keepSteps(bounded(steps));  // before the text: a page told of the text finds its step
       state.keep();
       return true;
     };
-    /* Take back the last edit: its name, or null when there is none. */
+    /* Take back the last edit, whichever page made it: its name, or null when there is
+       none (or the kept steps do not lead to the labels shown: they are dropped). */
     state.undo = function () {
-      var last = state.history.pop();
+      if (!state.doc) return null;
+      state.sync();
+      var steps = state.steps(), last = steps.pop();
       if (!last) return null;
-      state.doc = onTemplate(state.template, LF.parse(last.text, state.name)).doc;
+      var text = unapply(last, state.text()), doc = null;
+      if (text !== null) {
+        try {
+          var fitted = onTemplate(state.template, LF.parse(text, state.name));
+          if (!fitted.unknown.length && !ruleProblems(fitted.doc, state.rules).length) doc = fitted.doc;
+        } catch (e) { /* not a label file of this run: dropped below */ }
+      }
+      if (!doc) { keepSteps([]); return null; }
+      keepSteps(steps);
+      state.doc = doc;
       state.keep();
       return last.what;
     };

@@ -1,4 +1,5 @@
-/* descluster browser: every flagged image of the outliers page, paged, sortable by score,
+/* descluster browser: the histogram of the combined outlier score with the flag cut, and
+ * every flagged image of the outliers page, paged, sortable by score,
  * kind and number of models flagging, filterable by path or kind; every tile opens the
  * image view, where b marks the image bad in the working clustering's label file (shown
  * and chosen in the toolbar, remembered in this browser; the mark is kept on top of the
@@ -23,6 +24,95 @@
     path: ["path", function (a, b) { return a.path.localeCompare(b.path); }]
   };
 
+  /* Histogram geometry (SVG user units): the plot's size and the margins around it. */
+  var PLOT = {width: 600, height: 150, left: 46, right: 70, top: 22, bottom: 34};
+  /* The SVG namespace, from the page's empty <svg> the histogram is drawn in. */
+  var svgSpace = null;
+
+  /* An SVG element: svg("rect", {x: 1, ...}, [children]); text only through textContent. */
+  function svg(tag, attrs, children) {
+    var node = document.createElementNS(svgSpace, tag);
+    Object.keys(attrs || {}).forEach(function (key) { node.setAttribute(key, attrs[key]); });
+    (children || []).forEach(function (child) { node.appendChild(child); });
+    return node;
+  }
+
+  function titled(node, text) {
+    node.appendChild(svg("title", {})).textContent = text;
+    return node;
+  }
+
+  /* The histogram of the combined score (hist: low, high, counts, above, n, threshold, rate,
+   * cut; binned by the run), counts on a log scale, the cut as a red line, and one line
+   * saying the rate used and how it was found. The images above `high` (in suspicious
+   * clusters, or extreme) are one bar of their own, right of the axis. */
+  function drawHistogram(root, hist) {
+    var n = hist.counts.length, width = hist.high - hist.low;
+    var most = Math.max.apply(null, hist.counts.concat([hist.above, 1]));
+    var W = PLOT.width, H = PLOT.height, x0 = PLOT.left, y0 = PLOT.top + H;
+    var barWidth = W / n;
+    function x(value) { return x0 + W * (value - hist.low) / width; }
+    function height(count) { return H * Math.log(1 + count) / Math.log(1 + most); }
+    var chart = root.querySelector("svg");
+    svgSpace = chart.namespaceURI;
+    [["viewBox", "0 0 " + (x0 + W + PLOT.right) + " " + (y0 + PLOT.bottom)],
+     ["width", x0 + W + PLOT.right], ["height", y0 + PLOT.bottom],
+     ["aria-label", "histogram of the combined outlier score of " + hist.n + " images, " +
+                    "with the flag cut at " + DC.num(hist.threshold)]]
+      .forEach(function (pair) { chart.setAttribute(pair[0], pair[1]); });
+    hist.counts.forEach(function (count, i) {
+      if (!count) return;
+      var from = hist.low + i * width / n, h = height(count);
+      var flagged = from >= hist.threshold;  // the whole bin right of the cut
+      chart.appendChild(titled(svg("rect", {x: x0 + i * barWidth, y: y0 - h, height: h,
+                                            width: barWidth - 1, "class": "bin",
+                                            fill: flagged ? "#d00000" : "#7a8fb0"}),
+                               DC.num(from) + " to " + DC.num(from + width / n) + ": " +
+                               count + " images"));
+    });
+    if (hist.above) {
+      var h = height(hist.above);
+      chart.appendChild(titled(svg("rect", {x: x0 + W + 12, y: y0 - h, width: barWidth + 4,
+                                            height: h, fill: "#d00000", "class": "bin above"}),
+                               "above " + DC.num(hist.high) + ": " + hist.above + " images"));
+      chart.appendChild(svg("text", {x: x0 + W + 12, y: y0 - h - 4, "font-size": 10}))
+        .textContent = "> " + DC.num(hist.high);
+    }
+    chart.appendChild(svg("line", {x1: x0, y1: y0, x2: x0 + W, y2: y0, stroke: "#444"}));
+    chart.appendChild(svg("line", {x1: x0, y1: y0, x2: x0, y2: PLOT.top, stroke: "#444"}));
+    for (var t = 0; t <= 4; t++) {  // score ticks: five, evenly spaced
+      var value = hist.low + t * width / 4;
+      chart.appendChild(svg("line", {x1: x(value), y1: y0, x2: x(value), y2: y0 + 4,
+                                     stroke: "#444"}));
+      chart.appendChild(svg("text", {x: x(value), y: y0 + 15, "font-size": 10,
+                                     "text-anchor": "middle"})).textContent = DC.num(value);
+    }
+    for (var power = 1; power <= most; power *= 10) {  // count ticks: 1, 10, 100, ...
+      chart.appendChild(svg("text", {x: x0 - 4, y: y0 - height(power) + 3, "font-size": 10,
+                                     "text-anchor": "end"})).textContent = String(power);
+    }
+    chart.appendChild(svg("text", {x: x0 + W / 2, y: y0 + 29, "font-size": 11,
+                                   "text-anchor": "middle"}))
+      .textContent = "combined outlier score";
+    chart.appendChild(svg("text", {x: 10, y: PLOT.top - 8, "font-size": 11}))
+      .textContent = "images (log scale)";
+    var cutX = x(hist.threshold);
+    chart.appendChild(titled(svg("line", {x1: cutX, y1: y0, x2: cutX, y2: PLOT.top - 4,
+                                          stroke: "#d00000", "stroke-width": 2, "class": "cut"}),
+                             "flag cut: " + DC.num(hist.threshold)));
+    chart.appendChild(svg("text", {x: cutX + 3, y: PLOT.top + 4, "font-size": 11,
+                                   fill: "#d00000"}))
+      .textContent = "cut " + DC.num(hist.threshold);
+    var how = /^rate /.test(hist.cut) ? hist.cut + ", set by outliers.rate" :
+      hist.cut + " (the default: the rate comes from the data)";
+    root.appendChild(el("p", {className: "meta", id: "cutline", text:
+      "Flagged: " + Math.round(hist.rate * hist.n) + " of " + hist.n + " images (" +
+      DC.pct(hist.rate) + "), right of the red line at " + DC.num(hist.threshold) +
+      "; the cut: " + how + "." + (hist.above ? " The bar on the right: the " + hist.above +
+      " images above " + DC.num(hist.high) + " (in clusters labelled outlier or tiny, or " +
+      "extreme)." : "")}));
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var root = document.getElementById("flagged"), data = DC.outlierData;
     if (!data) {
@@ -30,6 +120,7 @@
         "(files/data/outliers.js) could not be loaded: has results/report been moved?"}));
       return;
     }
+    drawHistogram(document.getElementById("histogram"), data.histogram);
     var all = data.rows.map(function (r) {
       return {rank: r[0], path: r[1], score: r[2], models: r[3], kind: r[4], scores: r[5]};
     });

@@ -1,6 +1,8 @@
 /* descluster browser: a labelled clustering's review page. Per attribute it names, two
  * lists, a page at a time: the images whose value comes from this clustering's clusters,
- * the least sure first, and those another labelled clustering's cluster names otherwise.
+ * the least sure first, and those another labelled clustering's cluster names otherwise;
+ * an attribute opens on the list to read first (its data's order: the disagreements when
+ * there are any).
  * A number key gives the focused image its own value (an image entry of this clustering's
  * label file, kept in this browser on top of the file the run used, as on its page:
  * DC.labels); the page's keys are the table reviewKeys, which also writes its help. */
@@ -13,13 +15,21 @@
   /* ---- state ---------------------------------------------------------------------------
    * data: the page's data (DC.pageData), set at start. state: this clustering's labels
    * (DC.labels.open). paths: image paths by row (DC.loadPaths), null until loaded.
-   * attribute, list: the index in data.attributes and the LISTS entry shown; page: the
-   * page of it; changed by show(). ui: the page's elements, made by build(). */
+   * attribute, list: the index in data.attributes and the LISTS entry shown (set by
+   * showAttribute, list also by the list keys and buttons); page: the page of it, changed
+   * by show(). ui: the page's elements, made by build(). */
   var data, state, paths = null, attribute = 0, list = 0, ui = {};
 
   function entry() { return data.attributes[attribute]; }
   function items() { return entry()[LISTS[list][0]]; }
   function name() { return entry().attribute; }
+
+  /* Show attribute i, on the list to read first. */
+  function showAttribute(i) {
+    attribute = i;
+    list = LISTS.map(function (l) { return l[0]; }).indexOf(entry().order[0]);
+    show(0);
+  }
 
   function say(text, isError) { ui.say(text, isError, {page: data.target.page, name: data.clustering}); }
 
@@ -53,7 +63,7 @@
       ui.attributes.appendChild(el("option", {value: String(i), text: e.attribute}));
     });
     ui.attributes.addEventListener("change", function () {
-      attribute = Number(ui.attributes.value); show(0);
+      showAttribute(Number(ui.attributes.value));
     });
     ui.lists = LISTS.map(function (l, i) {
       var button = el("button", {type: "button", className: "listchoice"});
@@ -227,7 +237,7 @@
         focusTile(0);
       }},
       {keys: ["a"], does: "next attribute", action: function () {
-        attribute = (attribute + 1) % data.attributes.length; show(0); focusTile(0);
+        showAttribute((attribute + 1) % data.attributes.length); focusTile(0);
       }},
       {keys: ["l"], does: "other list", action: function () {
         list = (list + 1) % LISTS.length; show(0); focusTile(0);
@@ -248,7 +258,7 @@
                                    "no attribute: nothing to review."}));
       return;
     }
-    show(0);
+    showAttribute(0);
     DC.loadPaths(data, function (loaded) { paths = loaded; show(ui.pager.page); focusTile(0); },
                  function (url) { say("The image paths could not be loaded (" + url + ")", true); });
     DC.keys.listen(document, function () {

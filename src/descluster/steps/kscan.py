@@ -19,13 +19,23 @@ log = logging.getLogger(__name__)
 KSCAN_COLUMNS = ["model", "pca", "n_components", "k", "inertia", "calinski_harabasz",
                  "davies_bouldin", "silhouette", "n_iter"]
 PURITY_PREFIX = "purity_"
+# what the k-scan's lowest Davies-Bouldin is worth as advice (suggested_k.tsv's ``advice``):
+# with ground truth the one advice is the recommendation (validate.recommend_clusterings,
+# measured against the truth), and the index's minimum is only an index value
+ADVICE = {True: "none: an index value; with ground truth the clustering to label is the "
+                "recommendation (results/summary/recommended.tsv)",
+          False: "the k-scan's suggestion, by the shape of the clusters alone (no ground truth "
+                 "measures which clustering names an attribute best)"}
 
 
 def scan_k(*, reduced_npy, model, variant, k, seed, n_init, max_iter, rows_per_cluster, min_rows,
            silhouette_sample, out_tsv, out_centroids, attribute_codes=None):
     """One k of the k-scan: fit KMeans on a sample, assign all rows, score; one TSV row.
 
-    The sample holds ``rows_per_cluster * k`` rows, at least ``min_rows`` (0 = all rows).
+    The sample holds ``rows_per_cluster * k`` rows, at least ``min_rows`` (0 = all rows);
+    the ``n_init`` restarts are screened on a quarter of it
+    (:func:`descluster.clustering.scan_kmeans`). The reduced matrix is memory-mapped:
+    no job reads it whole into memory.
     Outputs: the row (:data:`KSCAN_COLUMNS`, the variant's name in ``pca``, then
     ``purity_{attribute}`` per ground-truth attribute when ``attribute_codes``, the .npz of
     ingest_attributes, is given) and the centroids, (k, p) float32, from which the final
@@ -33,10 +43,11 @@ def scan_k(*, reduced_npy, model, variant, k, seed, n_init, max_iter, rows_per_c
     """
     X = np.load(reduced_npy, mmap_mode="r")
     fit_rows = clustering.scan_fit_rows(k, rows_per_cluster, min_rows)
-    fit = clustering.fit_kmeans(X, k, seed, n_init, max_iter, fit_rows)
+    fit = clustering.scan_kmeans(X, k, seed, n_init, max_iter, fit_rows)
     clustering.warn_about_fit(fit, f"{model} {variant} k={k} (k-scan)", max_iter)
-    labels, distances = clustering.assign(X, fit.centroids)
-    scores = clustering.validity_scores(X, labels, distances, seed, silhouette_sample)
+    # the cluster sums of the indices come from the same pass as the labels
+    labels, distances, sums = clustering.assign(X, fit.centroids, with_sums=True)
+    scores = clustering.validity_scores(X, labels, distances, seed, silhouette_sample, sums=sums)
     row = {"model": model, "pca": variant, "n_components": X.shape[1], "k": k, **scores,
            "n_iter": fit.n_iter}
     columns = list(KSCAN_COLUMNS)
@@ -54,14 +65,19 @@ def scan_k(*, reduced_npy, model, variant, k, seed, n_init, max_iter, rows_per_c
 def summarize_kscan(*, row_tsvs, out_scan, out_suggested, out_effort):
     """Gather k-scan rows (sorted by model, pca, k), the suggested k per variant and the
     labelling effort (purity per scanned k and attribute: ``model, pca, k, attribute,
-    purity``; no rows without ground truth)."""
+    purity``; no rows without ground truth).
+
+    The suggested k table (:func:`descluster.clustering.suggest_k`) gets an ``advice``
+    column (:data:`ADVICE`): with ground truth (purity columns in the rows) the lowest
+    Davies-Bouldin is an index value, not advice; without, it is the k-scan's suggestion.
+    """
     import pandas as pd  # here, not at the top: see the module's docstring
 
     scan = pd.concat([pd.read_csv(p, sep="\t") for p in row_tsvs], ignore_index=True)
     scan = scan.sort_values(["model", "pca", "k"], kind="stable").reset_index(drop=True)
     write_table(scan[KSCAN_COLUMNS], out_scan)
-    write_table(clustering.suggest_k(scan), out_suggested)
     purity = [c for c in scan.columns if c.startswith(PURITY_PREFIX)]
+    write_table(clustering.suggest_k(scan).assign(advice=ADVICE[bool(purity)]), out_suggested)
     effort = scan.melt(id_vars=["model", "pca", "k"], value_vars=purity, var_name="attribute",
                        value_name="purity")
     effort["attribute"] = effort["attribute"].str.removeprefix(PURITY_PREFIX)

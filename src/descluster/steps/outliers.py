@@ -8,28 +8,32 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from descluster import gallery, labels, outliers
+from descluster import gallery, labels, outliers, pca
 from descluster.attributes import is_outlier_value
 from descluster.files import atomic_output, write_table
 
 log = logging.getLogger(__name__)
 
 
-def score_outliers(*, reduced_npy, assignments_parquet, sizes_tsv, n_neighbours,
-                   reference_sample, tiny_fraction, seed, out_scores):
+def score_outliers(*, reduced_npy, residual_npy, fit_path, assignments_parquet, sizes_tsv,
+                   n_neighbours, reference_sample, tiny_fraction, seed, out_scores):
     """One clustering's label-independent outlier scores (the expensive part).
 
-    Output: ``scores.parquet`` with ``z`` (float64: the larger of the robust z of the
-    distance to the centroid within the cluster and of the n-th neighbour distance),
-    ``cluster`` (int32) and ``tiny_cluster`` (bool).
+    Inputs: the variant's reduced matrix and each row's distance to its subspace (both
+    from reduce_pca), the model's PCA fit (for the descriptors' width), the clustering's
+    assignments and sizes.
+
+    Output: ``scores.parquet`` with ``z`` (float64: :func:`descluster.outliers.outlier_score`,
+    local outlier factors and the Gaussian distance in the PCA space plus the residual,
+    larger is stranger), ``cluster`` (int32) and ``tiny_cluster`` (bool).
     """
     X = np.load(reduced_npy, mmap_mode="r")
-    assignments = pd.read_parquet(assignments_parquet, columns=["cluster", "distance"])
-    cluster = assignments["cluster"].to_numpy()
+    residual = np.load(residual_npy)
+    n_features = len(pca.load_fit(fit_path).mean)
+    cluster = pd.read_parquet(assignments_parquet, columns=["cluster"])["cluster"].to_numpy()
     tiny = outliers.tiny_clusters(pd.read_csv(sizes_tsv, sep="\t")["size"].to_numpy(),
                                   tiny_fraction)
-    knn = outliers.knn_distance(X, n_neighbours, reference_sample, seed)
-    z = outliers.distance_score(assignments["distance"].to_numpy(), cluster, knn)
+    z = outliers.outlier_score(X, residual, n_features, n_neighbours, reference_sample, seed)
     frame = pd.DataFrame({"z": z, "cluster": cluster, "tiny_cluster": tiny[cluster]})
     with atomic_output(out_scores) as tmp:
         frame.to_parquet(tmp, index=False)
@@ -38,7 +42,7 @@ def score_outliers(*, reduced_npy, assignments_parquet, sizes_tsv, n_neighbours,
 
 def combine_outliers(*, inputs, label_entries, images_parquet, attributes_parquet, images_root,
                      rate, seed, out_scores, out_sheet, out_summary):
-    """Outlier scores per model-variant and combined; flags at ``rate``; a sheet of the top ones.
+    """Outlier scores per model-variant and combined, their flags, a sheet of the top ones.
 
     Cheap: a label edit reruns this, not :func:`score_outliers`.
 
@@ -53,24 +57,38 @@ def combine_outliers(*, inputs, label_entries, images_parquet, attributes_parque
     attributes_parquet : path or None
         The aligned ground truth; with an ``outlier`` column (its kind, or a good image:
         :func:`descluster.attributes.is_outlier_value`), precision and recall are measured.
+    rate : float in (0, 1) or None
+        Share of images flagged (``outliers.rate``); None: the robust tail cut of each
+        score decides (:func:`descluster.outliers.tail_flags`).
+
+    Outputs: ``outliers.parquet`` (``paths``, ``score_{model}_{variant}``: each variant's
+    score plus the bonus of its suspicious clusters, ``n_models_flagging``,
+    ``combined_score``: :func:`descluster.outliers.combine_variants`, ``flag``), the contact
+    sheet, and ``outliers.tsv`` (:func:`_outlier_summary`).
     """
     paths = pd.read_parquet(images_parquet, columns=["paths"])["paths"]
     labelled = {}
     for entry in label_entries:
         label_file = labels.read_label_file(entry["file"], entry["clustering"], entry["k"])
         labelled.setdefault(entry["clustering"], set()).update(label_file.outlier_clusters)
-    scores = {}
+    scores, z_columns, suspicious_columns = {}, [], []
     for item in inputs:
         frame = pd.read_parquet(item["scores"])
         suspicious = frame["tiny_cluster"].to_numpy() | np.isin(
             frame["cluster"].to_numpy(), sorted(labelled.get(item["clustering"], ())))
+        z_columns.append(frame["z"].to_numpy())
+        suspicious_columns.append(suspicious)
         scores[f"score_{item['model']}_{item['variant']}"] = outliers.model_score(
-            frame["z"].to_numpy(), suspicious)
+            z_columns[-1], suspicious)
         log.info("outliers: %s, %d images in suspicious clusters", item["clustering"],
                  suspicious.sum())
-    matrix = np.column_stack(list(scores.values()))
-    n_flagging, combined = outliers.combine(matrix, rate)
-    flags = outliers.flag_top(combined, rate)
+    combined = outliers.combine_variants(np.column_stack(z_columns),
+                                         np.column_stack(suspicious_columns))
+    flags, used_rate = outliers.tail_flags(combined, rate)
+    n_flagging = np.sum([outliers.tail_flags(values, rate)[0] for values in scores.values()],
+                        axis=0)
+    log.info("outliers: flagged %.1f %% (%s, threshold %.3g)", 100 * used_rate, _cut_rule(rate),
+             outliers.tail_threshold(combined, rate))
     frame = pd.DataFrame({"paths": paths, **scores, "n_models_flagging": n_flagging,
                           "combined_score": combined, "flag": flags})
     with atomic_output(out_scores) as tmp:
@@ -83,27 +101,48 @@ def combine_outliers(*, inputs, label_entries, images_parquet, attributes_parque
     write_table(_outlier_summary(frame, scores, rate, attributes_parquet), out_summary)
 
 
+def _cut_rule(rate):
+    """How flags are cut, in words: the configured rate, or the robust tail cut."""
+    if rate is None:
+        return f"robust z > {outliers.TAIL_CUT:g}"
+    return f"rate {rate:g}"
+
+
 def _outlier_summary(frame, scores, rate, attributes_parquet):
-    """Flags, precision and recall per scope (combined and each model-variant) and outlier kind."""
+    """Flags, precision and recall per scope (combined and each model-variant) and outlier kind.
+
+    ``frame`` is ``outliers.parquet`` (its ``flag`` is the combined scope's), ``scores`` names
+    its model-variant columns, ``rate`` is ``outliers.rate`` (None: the tail cut). Columns:
+    ``scope, kind, n_true, n_flagged, rate`` (the share of images that scope flags),
+    ``cut`` (:func:`_cut_rule`), ``threshold`` (the score the flags lie above:
+    :func:`descluster.outliers.tail_threshold`), ``precision, recall``.
+    """
     truth = is_outlier = None
     if attributes_parquet and "outlier" in pq.read_schema(attributes_parquet).names:
         kinds = pd.read_parquet(attributes_parquet, columns=["outlier"])["outlier"]
         is_outlier = is_outlier_value(kinds)
         truth = kinds.fillna("").astype(str).str.strip().str.lower()
-    scopes = {"combined": frame["flag"].to_numpy()}
-    scopes.update({name.removeprefix("score_"): outliers.flag_top(frame[name].to_numpy(), rate)
-                   for name in scores})
+    combined = frame["combined_score"].to_numpy(dtype=np.float64)
+    scopes = {"combined": (frame["flag"].to_numpy(dtype=bool),
+                           outliers.tail_threshold(combined, rate))}
+    for name in scores:
+        values = frame[name].to_numpy(dtype=np.float64)
+        scopes[name.removeprefix("score_")] = (outliers.tail_flags(values, rate)[0],
+                                               outliers.tail_threshold(values, rate))
     rows = []
-    for scope, flags in scopes.items():
+    for scope, (flags, threshold) in scopes.items():
+        cut = {"scope": scope, "kind": "all", "n_true": None, "n_flagged": int(flags.sum()),
+               "rate": float(flags.mean()) if len(flags) else 0.0, "cut": _cut_rule(rate),
+               "threshold": threshold}
         if truth is None:
-            rows.append({"scope": scope, "kind": "all", "n_true": None, "n_flagged": int(flags.sum()),
-                         "precision": None, "recall": None})
+            rows.append({**cut, "precision": None, "recall": None})
             continue
         precision, recall = outliers.precision_recall(flags, is_outlier)
-        rows.append({"scope": scope, "kind": "all", "n_true": int(is_outlier.sum()),
-                     "n_flagged": int(flags.sum()), "precision": precision, "recall": recall})
+        rows.append({**cut, "n_true": int(is_outlier.sum()), "precision": precision,
+                     "recall": recall})
         for kind in sorted(set(truth[is_outlier])):
             _, recall = outliers.precision_recall(flags, (truth == kind).to_numpy())
-            rows.append({"scope": scope, "kind": kind, "n_true": int((truth == kind).sum()),
-                         "n_flagged": int(flags.sum()), "precision": None, "recall": recall})
-    return pd.DataFrame(rows, columns=["scope", "kind", "n_true", "n_flagged", "precision", "recall"])
+            rows.append({**cut, "kind": kind, "n_true": int((truth == kind).sum()),
+                         "precision": None, "recall": recall})
+    return pd.DataFrame(rows, columns=["scope", "kind", "n_true", "n_flagged", "rate", "cut",
+                                       "threshold", "precision", "recall"])

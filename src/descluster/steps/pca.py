@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from descluster import ingest, pca, plots
+from descluster import ingest, outliers, pca
 from descluster.config import variant_name
 from descluster.errors import InputError
 from descluster.files import atomic_output, write_table
@@ -129,6 +129,8 @@ def fit_pca(*, descriptors_parquet, variants, method, batch_rows, model, out_fit
         "cumulative": np.cumsum(ratio),
     }), out_curve)
     write_table(pd.DataFrame(resolved), out_variants)
+    from descluster import plots  # not at the top: reduce_pca needs no matplotlib (~1 s)
+
     plots.plot_explained_variance(ratio, [(r["pca"], r["n_components"]) for r in resolved],
                                   model, out_plot)
     for r in resolved:
@@ -136,23 +138,35 @@ def fit_pca(*, descriptors_parquet, variants, method, batch_rows, model, out_fit
                  r["n_components"], 100 * r["explained_variance"])
 
 
-def reduce_pca(*, descriptors_parquet, fit_path, variants_tsv, variant, batch_rows, out_npy):
-    """Project every row on a variant's components: ``out_npy`` is (n, n_components) float32.
+def reduce_pca(*, descriptors_parquet, fit_path, variants_tsv, variant, batch_rows, out_npy,
+               out_residual):
+    """Project every row on a variant's components, and measure what the projection misses.
 
     ``variant`` is the variant's name (``pca150``, ``var0.9``), a row of ``variants_tsv``.
+
+    Outputs: ``out_npy``, (n, n_components) float32, the PCA coordinates; ``out_residual``,
+    (n,) float32, each row's distance to the variant's PCA subspace
+    (:func:`descluster.outliers.residual_norms`), which the outlier score reads.
     """
     fit = pca.load_fit(fit_path)
     table = pd.read_csv(variants_tsv, sep="\t")
     n_components = int(table.loc[table["pca"] == variant, "n_components"].iloc[0])
+    components = fit.components[:n_components]
     n_rows, _ = ingest.descriptor_shape(descriptors_parquet)
-    with atomic_output(out_npy) as tmp:
+    with atomic_output(out_npy) as tmp, atomic_output(out_residual) as tmp_residual:
         reduced = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32,
                                             shape=(n_rows, n_components))
+        residual = np.empty(n_rows, dtype=np.float32)
         start = 0
-        for block in pca.transform_batches(
-                ingest.iter_descriptor_batches(descriptors_parquet, batch_rows), fit, n_components):
+        for batch in ingest.iter_descriptor_batches(descriptors_parquet, batch_rows):
+            block = next(pca.transform_batches([batch], fit, n_components))
             reduced[start:start + len(block)] = block
+            # the reconstruction from the coordinates just computed: one more product
+            residual[start:start + len(block)] = outliers.residual_norms(
+                batch, fit.mean, components, projected=block)
             start += len(block)
         reduced.flush()
         del reduced
-    log.info("pca: reduced %d rows to %d components (%s)", n_rows, n_components, variant)
+        np.save(tmp_residual, residual)
+    log.info("pca: reduced %d rows to %d components (%s); median distance to the subspace %.3g",
+             n_rows, n_components, variant, float(np.median(residual)) if n_rows else 0.0)
