@@ -4,16 +4,15 @@ from descluster.steps.outliers import score_outliers
 
 
 def main(smk):
-    settings = smk.params.settings
     score_outliers(
         reduced_npy=smk.input.reduced,
         residual_npy=smk.input.residual,
         fit_path=smk.input.fit,
         assignments_parquet=smk.input.assignments,
         sizes_tsv=smk.input.sizes,
-        n_neighbours=settings["neighbours"],
-        reference_sample=settings["reference_sample"],
-        tiny_fraction=settings["tiny_cluster"],
+        n_neighbours=smk.params.neighbours,
+        reference_sample=smk.params.reference_sample,
+        tiny_fraction=smk.params.tiny_cluster,
         seed=smk.params.seed,
         out_scores=smk.output.scores,
     )

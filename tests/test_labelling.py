@@ -268,6 +268,24 @@ def test_a_label_edit_reruns_only_cheap_jobs(labelled_run):
         osnet_file.write_text(original)
 
 
+def test_a_new_flag_rate_reruns_only_the_combination(labelled_run):
+    """outliers.rate decides the flags, not the scores: the expensive jobs stay."""
+    workdir, _, _ = labelled_run
+    config = workdir / "config.yaml"
+    original = config.read_text()
+    try:
+        settings = yaml.safe_load(original)
+        settings["outliers"] = {**settings.get("outliers", {}), "rate": 0.02}
+        write_config(config, settings)
+        dry = run_snakemake(workdir, "-n", "--quiet", "rules", "--cores", "1",
+                            "--configfile", "config.yaml").stdout
+        rules = {line.split()[0] for line in dry.splitlines()
+                 if len(line.split()) == 2 and line.split()[1].isdigit()} - {"total"}
+        assert "score_outliers" not in rules and "combine_outliers" in rules
+    finally:
+        config.write_text(original)
+
+
 # --- advice and review ---------------------------------------------------------------
 
 

@@ -25,6 +25,18 @@ chown munge:munge /etc/munge/munge.key && chmod 400 /etc/munge/munge.key
 mkdir -p /run/munge && chown munge:munge /run/munge
 pgrep -x munged >/dev/null || runuser -u munge -- /usr/sbin/munged
 
+# On exit the test cluster is stopped and its slurm.conf set aside: a slurm.conf naming a
+# controller that no longer runs makes every later `snakemake` start wait 9 s (the SLURM
+# plugin asks `scontrol show config` at import). KEEP_SLURM=1 leaves the cluster running.
+stop_cluster() {
+    [[ ${KEEP_SLURM:-0} == 1 ]] && return
+    pkill -x slurmctld || true
+    pkill -x slurmd || true
+    [[ -f /etc/slurm/slurm.conf ]] && mv /etc/slurm/slurm.conf /etc/slurm/slurm.conf.descluster-test
+    return 0
+}
+trap stop_cluster EXIT
+
 say "writing slurm.conf for one node, $(hostname -s)"
 node_line=$(slurmd -C | head -n 1)     # NodeName=... CPUs=... RealMemory=...
 mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm

@@ -23,7 +23,10 @@ rule score_outliers:
         mem_mb=mem_mb(800, 3),
         runtime=runtime_min(5, 30),
     params:
-        settings=config["outliers"],
+        # only the settings the scores use: changing outliers.rate reruns combine_outliers alone
+        neighbours=config["outliers"]["neighbours"],
+        reference_sample=config["outliers"]["reference_sample"],
+        tiny_cluster=config["outliers"]["tiny_cluster"],
         seed=config["seed"],
     script:
         "../../scripts/score_outliers.py"

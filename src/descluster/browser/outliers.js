@@ -109,8 +109,9 @@
       "Flagged: " + Math.round(hist.rate * hist.n) + " of " + hist.n + " images (" +
       DC.pct(hist.rate) + "), right of the red line at " + DC.num(hist.threshold) +
       "; the cut: " + how + "." + (hist.above ? " The bar on the right: the " + hist.above +
-      " images above " + DC.num(hist.high) + " (in clusters labelled outlier or tiny, or " +
-      "extreme)." : "")}));
+      " highest-scoring images (above " + DC.num(hist.high) + "), drawn apart so that the " +
+      "others stay readable. An image in a cluster labelled outlier or tiny scores 10 more " +
+      "per such clustering." : "")}));
   }
 
   document.addEventListener("DOMContentLoaded", function () {
