@@ -6,7 +6,9 @@
  * undo, reload, keep text (kept edits written by anything else), fill n (n characters of
  * junk in the storage, to fill it); "quota" (optional) is the characters the storage holds.
  * Prints, per step,
- * {result, text (page 0's document), kept (the stored edits or null), undoable}. */
+ * {result, text (page 0's document), kept (the stored edits or null), undoable}.
+ * With "working": {data, names, chosen (optional)} instead, prints the working clustering
+ * the map and outliers pages would mark in: {name, note}. */
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -36,6 +38,13 @@ for (const file of ["labelfile.js", "labelstate.js"]) {
   vm.runInContext(fs.readFileSync(path.join(dir, file), "utf8"), context, {filename: file});
 }
 const DC = window.DC;
+if (input.working) {  // {data, names, chosen}: the working clustering of a map or outliers page
+  const {data, names, chosen} = input.working;
+  if (chosen) DC.store.setWorking(data.project, chosen);
+  process.stdout.write(JSON.stringify({name: DC.labels.working(data, names),
+                                       note: DC.labels.workingNote(data, names)}));
+  process.exit(0);
+}
 const target = {name: "osnet/pca12/k6", template: input.template,
                 base: {text: input.base || input.template, hash: "h1", source: "base.yaml",
                        listed: true}};

@@ -1021,6 +1021,54 @@ def test_undo_is_one_history_across_pages_and_reloads(labelled_run, session):
     session.check_clean()
 
 
+def test_ctrl_z_in_a_label_field_undoes_its_typing_and_shows_the_value_back(labelled_run,
+                                                                           session):
+    page = team_page(labelled_run, session)
+    go_to(page, 5)
+    page.keyboard.press("3")  # colour: any value
+    before = page.evaluate("document.activeElement.value")
+    assert before
+    page.keyboard.type("zq")
+    assert changes(page) == [f"cluster 5: colour \u201c{before}\u201d \u2192 \u201czq\u201d"]
+    page.keyboard.press("Control+z")  # the cursor still in the field
+    assert focused_field(page) == ["cluster-5", "colour"]
+    assert page.evaluate("document.activeElement.value") == before
+    assert changes(page) == [] and kept(page, OSNET_TEAM) is None
+    assert "0 left" in page.locator("#status").inner_text()
+    # an inline completion ("mi" -> a listed type starting so) is undone as well
+    go_to(page, 2)
+    page.keyboard.press("1")
+    before = page.evaluate("document.activeElement.value")
+    page.keyboard.type("mi")
+    completed = page.evaluate("document.activeElement.value")
+    assert completed.startswith("mi") and len(completed) > 2
+    assert changes(page) == [f"cluster 2: type \u201c{before}\u201d \u2192 \u201c{completed}\u201d"]
+    page.keyboard.press("Control+z")
+    assert focused_field(page) == ["cluster-2", "type"]
+    assert page.evaluate("document.activeElement.value") == before and changes(page) == []
+    session.check_clean()
+
+
+def test_ctrl_z_in_a_filter_box_is_the_browsers_not_a_label_undo(labelled_run, session):
+    outliers = team_page(labelled_run, session, "outliers.html")
+    outliers.wait_for_selector("#flagged .tile")
+    first = outliers.locator("#flagged .tile").first
+    path = first.get_attribute("data-path")
+    first.click()
+    outliers.keyboard.press("b")
+    outliers.keyboard.press("Escape")
+    marked = changes(outliers)
+    assert marked == [f"image {path}: marked bad image"]
+    for box in (outliers.get_by_label("filter flagged images"),
+                outliers.get_by_label("filter rows").first):  # its own and a table's filter
+        box.focus()
+        outliers.keyboard.type("zz")
+        outliers.keyboard.press("Control+z")  # the browser's text undo: the mark stays
+        assert changes(outliers) == marked
+        assert box.input_value() in ("", "z")  # the typing taken back (by key or at once)
+    session.check_clean()
+
+
 def test_one_working_clustering_for_the_map_and_the_outliers_page(labelled_run, session):
     report = labelled_run[0] / "results" / "report"
 
@@ -1029,14 +1077,18 @@ def test_one_working_clustering_for_the_map_and_the_outliers_page(labelled_run, 
         page.wait_for_selector("#markin")
         return page, page.eval_on_selector("#markin", "s => s.options[s.selectedIndex].text")
 
-    # at first the first clustering listed under 'labels'
+    # at first the first clustering listed under 'labels', which the map calls a default
     assert working("outliers.html")[1] == VDC_TEAM
-    assert working("map_osnet_pca12.html")[1] == VDC_TEAM
+    the_map, name = working("map_osnet_pca12.html")
+    assert name == VDC_TEAM
+    assert the_map.locator("#working-note").inner_text().startswith(
+        "a default (the first listed under 'labels:'): choose another here")
     # chosen once on a clustering page (w), both pages use it, and mark in it
     page = team_page(labelled_run, session)
     page.keyboard.press("w")
     assert "This is the working clustering" in page.locator("#working").inner_text()
-    assert working("map_osnet_pca12.html")[1] == OSNET_TEAM
+    the_map, name = working("map_osnet_pca12.html")
+    assert name == OSNET_TEAM and the_map.locator("#working-note").inner_text() == ""
     outliers, name = working("outliers.html")
     assert name == OSNET_TEAM
     assert OSNET_TEAM in outliers.locator(".labels-state").inner_text()
@@ -1109,6 +1161,38 @@ def test_the_review_page_lists_the_least_sure_and_fixes_in_place(labelled_run, s
         workdir / "results" / "report" / "files" / "data" / "review_osnet_pca12_k6.js"
     ).read_text(encoding="utf-8")).group(1))
     assert count == len(data["attributes"][2]["disagree"]["rows"])
+    session.check_clean()
+
+
+def test_the_review_pages_captions_show_both_values_and_an_empty_list_says_why(labelled_run,
+                                                                              session):
+    review = team_page(labelled_run, session, "review_osnet_pca12_k6.html")
+    review.wait_for_selector("#review-tiles .tile")
+    review.locator("#review-tiles .tile").first.focus()
+    review.keyboard.press("a")
+    review.keyboard.press("a")  # colour: the disagreements with vdc_color first
+    assert review.locator(".listchoice").nth(1).get_attribute("aria-pressed") == "true"
+    tile = review.locator("#review-tiles .tile").first
+    caption = tile.locator(".caption")
+    value, other = caption.inner_text().split("\n")
+    assert re.fullmatch(r".+ \u00b7 confidence [0-9.e-]+", value)
+    assert re.fullmatch(r"here .+ \u00b7 " + re.escape(VDC_TEAM) + ": .+", other)
+    # every line readable: nothing cut off, inside the tile
+    assert caption.evaluate("c => c.scrollWidth <= c.clientWidth && c.scrollHeight <= c.clientHeight")
+    box, inside = caption.bounding_box(), tile.bounding_box()
+    assert box["y"] + box["height"] <= inside["y"] + inside["height"] + 1
+    assert other in tile.get_attribute("title")
+    # the image view says what both clusterings' clusters say
+    review.keyboard.press("Enter")
+    info = review.locator(".viewer-info").inner_text()
+    assert f"colour of its cluster in {VDC_TEAM}\n{other.rsplit(': ', 1)[1]}" in info
+    assert "colour of its cluster here\n" + other.split(" \u00b7 ")[0][len("here "):] in info
+    review.keyboard.press("Escape")
+    # osnet's colour comes nowhere from its clusters (vdc_color is listed first): said why
+    review.keyboard.press("l")
+    assert review.locator(".listchoice").nth(0).inner_text() == "least sure (0)"
+    empty = review.locator("#review-tiles .empty").inner_text()
+    assert f"every image's colour comes from {VDC_TEAM}" in empty and "under labels:" in empty
     session.check_clean()
 
 

@@ -44,4 +44,10 @@ def test_outliers_page_shows_the_score_histogram_with_the_cut_and_the_rate(demo_
     assert cut["rate"] == pytest.approx(n_flagged / len(scores), rel=1e-5)
     # the tiny demo's planted images score far above the rest: the bar apart says what it holds
     assert hist["above"] > 0 and f"the {hist['above']} highest-scoring images (above " in text
+    # no label file listed: the marks go to the index's recommendation for the first label
+    # field (type), and the page says it is a default
+    recommended = pd.read_csv(workdir / "results" / "summary" / "recommended.tsv", sep="\t")
+    expected = recommended.set_index("attribute").loc["type", "clustering"]
+    assert page.locator("#markin option:checked").inner_text() == expected
+    assert "default" in page.locator("#working-note").inner_text()
     session.check_clean()

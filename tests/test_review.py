@@ -57,3 +57,25 @@ def test_the_benchmark_reads_the_pages_order():
     assert both["review_gain"] <= both["ceiling"]
     assert 0 <= both["agree_gain"] <= both["ceiling"]
     assert 0 <= both["combined_gain"] <= both["ceiling"]
+
+
+def test_an_empty_list_says_why():
+    # without another labelled clustering: no disagreement, and the sentence says so
+    listed = lists([])
+    assert listed["disagree"]["why"] == "no other labelled clustering names type."
+    assert listed["low"]["why"] == ""  # not empty: nothing to explain
+    # every image's type from a clustering listed first: no least sure here
+    label_file = labels.LabelFile({"type": {0: "a", 1: "b", 2: "a"}}, set(), [])
+    table = pd.DataFrame({"type": ["a"] * 6, "type_source": OTHER,
+                          "type_confidence": CONFIDENCE})
+    other = labels.LabelFile({"type": {0: "a"}}, set(), [])
+    same = site.review_lists(NAME, label_file, CLUSTERS, table,
+                             [(OTHER, other, np.zeros(6, dtype=int))], {})[0]
+    assert same["low"]["rows"] == [] and OTHER in same["low"]["why"]
+    assert "under labels:" in same["low"]["why"]
+    assert same["disagree"]["rows"] == [3, 2]  # cluster 1 (b here, a there)
+    # another clustering naming every image alike
+    agree = site.review_lists(NAME, label_file, CLUSTERS, table,
+                              [(OTHER, label_file, CLUSTERS)], {})[0]
+    assert agree["disagree"]["rows"] == []
+    assert agree["disagree"]["why"].startswith(f"{OTHER} names type as this clustering does")

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from descluster import labelfile
+import pandas as pd
+
+from descluster import labelfile, site
 
 NODE = shutil.which("node") or "/usr/bin/node"
 HARNESS = Path(__file__).with_name("label_state.js")
@@ -26,14 +28,15 @@ def template():
                                 "clusters": clusters, "images": []})
 
 
-def run(steps, quota=None):
-    """Each step's {result, text, kept, undoable} (tests/label_state.js)."""
+def run(steps, quota=None, working=None):
+    """Each step's {result, text, kept, undoable} (tests/label_state.js); with ``working``
+    ({data, names, chosen}) the working clustering instead: {name, note}."""
     browser = resources.files("descluster") / "browser"
     grammar = resources.files("descluster") / "grammar.json"
     with resources.as_file(browser) as browser_dir, resources.as_file(grammar) as grammar_path:
         result = subprocess.run([NODE, str(HARNESS), str(browser_dir), str(grammar_path)],
                                 input=json.dumps({"template": template(), "steps": steps,
-                                                  "quota": quota}),
+                                                  "quota": quota, "working": working}),
                                 capture_output=True, text=True, timeout=120, check=True)
     return json.loads(result.stdout)
 
@@ -108,3 +111,21 @@ def test_a_history_that_does_not_lead_to_the_labels_shown_is_dropped():
     assert out[2]["text"] == other and out[2]["undoable"] == 2
     assert out[3]["result"] is None and out[3]["text"] == other and out[3]["undoable"] == 0
     assert out[4]["result"] is None
+
+
+def test_the_default_working_clustering_is_listed_else_recommended_and_says_so():
+    names = ["efficientnet-b7/pca250/k5", "osnet/pca150/k30", "vdc_type/pca20/k8"]
+    context = site.labelling_context(names, [], {}, pd.DataFrame({
+        "attribute": ["colour", "type"], "clustering": ["vdc_type/pca20/k8", "osnet/pca150/k30"]}),
+        ["type", "colour"])
+    assert (context["recommended"], context["recommendedFor"]) == ("osnet/pca150/k30", "type")
+    default = run([], working={"data": context, "names": names})
+    assert default["name"] == "osnet/pca150/k30"
+    assert default["note"].startswith("a default (the index recommends it for type)")
+    listed = run([], working={"data": {**context, "labelled": ["vdc_type/pca20/k8"]},
+                              "names": names})
+    assert listed["name"] == "vdc_type/pca20/k8" and "under 'labels:'" in listed["note"]
+    bare = site.labelling_context(names, [], {})  # no recommendation measured: the first
+    assert run([], working={"data": bare, "names": names})["name"] == names[0]
+    chosen = run([], working={"data": context, "names": names, "chosen": names[2]})
+    assert chosen == {"name": names[2], "note": ""}  # chosen: no longer called a default

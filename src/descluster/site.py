@@ -723,7 +723,24 @@ def label_rules(allowed):
     return {"values": {a: list(v) for a, v in allowed.items()}, "mixedNamesNothing": True}
 
 
-def labelling_context(clusterings, labelled, allowed):
+def recommended_clustering(recommended, label_fields, clusterings):
+    """The clustering the index recommends first (:func:`_recommendation`'s first row: the
+    first label field's, else the first attribute's): ``(clustering, attribute)``, or
+    ``(None, None)`` when ``recommended`` (``recommended.tsv``, or None) names none of
+    ``clusterings``."""
+    if recommended is None:
+        return None, None
+    attributes = list(recommended["attribute"])
+    order = [a for a in label_fields if a in attributes] + [
+        a for a in attributes if a not in label_fields]
+    by_attribute = dict(zip(recommended["attribute"], recommended["clustering"]))
+    for attribute in order:
+        if by_attribute[attribute] in clusterings:
+            return by_attribute[attribute], attribute
+    return None, None
+
+
+def labelling_context(clusterings, labelled, allowed, recommended=None, label_fields=()):
     """What every page that edits label files is told (:attr:`Report.labelling`).
 
     Parameters
@@ -734,17 +751,24 @@ def labelling_context(clusterings, labelled, allowed):
         The clusterings listed under ``labels:``, in config order.
     allowed : dict
         Config ``label_values``.
+    recommended : DataFrame or None
+        ``recommended.tsv`` (attribute, clustering), when the run measured it.
+    label_fields : list of str
+        Config ``label_attributes``: the recommendation for the first one comes first.
 
     Returns
     -------
     dict
-        ``rules`` (:func:`label_rules`), ``labelled``, ``clusterings``, and ``project``: an id of this set
-        of clusterings, under which the pages remember the working clustering (the one
-        the map and the outliers page mark images in; the first labelled one until a
-        person chooses).
+        ``rules`` (:func:`label_rules`), ``labelled``, ``clusterings``, ``recommended``
+        and ``recommendedFor`` (:func:`recommended_clustering`), and ``project``: an id of
+        this set of clusterings, under which the pages remember the working clustering
+        (the one the map and the outliers page mark images in; until a person chooses,
+        the first labelled one, else the recommended one, else the first).
     """
+    first, attribute = recommended_clustering(recommended, list(label_fields), list(clusterings))
     return {"rules": label_rules(allowed), "labelled": list(labelled),
-            "clusterings": list(clusterings),
+            "clusterings": list(clusterings), "recommended": first,
+            "recommendedFor": attribute,
             "project": text_hash("\n".join(sorted(clusterings)))}
 
 
@@ -856,6 +880,32 @@ def _by_cluster(values, clusters):
     return lookup[clusters]
 
 
+def _why_none_least_sure(name, attribute, by_cluster, source, value):
+    """The sentence a review page shows when no image's ``attribute`` comes from the
+    clusters of ``name``: why. ``by_cluster``: its label file's values (cluster -> text);
+    ``source``, ``value``: (n,) object, the labels' columns."""
+    if not any((by_cluster or {}).values()):
+        return f"{name}'s label file names no cluster's {attribute}."
+    givers = [s.removesuffix(" (image)") for s in source[value != ""]]
+    givers = [s for s in dict.fromkeys(givers) if s != name]
+    if not givers:
+        return (f"no image takes its {attribute} from {name}'s clusters (its images are "
+                "marked bad or have values of their own).")
+    return (f"every image's {attribute} comes from {' and '.join(givers)} (listed before "
+            f"{name} under labels:, so it is taken first) or from an image's own value.")
+
+
+def _why_no_disagreement(attribute, others):
+    """The sentence a review page shows when no other labelled clustering (``others``, as
+    :func:`review_lists` takes them) names an image's ``attribute`` otherwise: why."""
+    naming = [other for other, other_file, _ in others
+              if any((other_file.values.get(attribute) or {}).values())]
+    if not naming:
+        return f"no other labelled clustering names {attribute}."
+    return (f"{' and '.join(naming)} name{'s' if len(naming) == 1 else ''} {attribute} as "
+            "this clustering does wherever both name an image.")
+
+
 def review_lists(name, label_file, clusters, labels, others, allowed, limit=REVIEW_LIMIT):
     """What a labelled clustering's review page lists, per attribute it names.
 
@@ -884,7 +934,8 @@ def review_lists(name, label_file, clusters, labels, others, allowed, limit=REVI
         differently, least confident first. Each list (at most ``limit`` images) holds
         ``rows``, ``value`` (the propagated value), ``confidence``, ``cluster`` (here), and
         for ``disagree`` also ``clusterValue`` (what this clustering's cluster says),
-        ``other`` (the other clustering) and ``otherValue`` (what its cluster says).
+        ``other`` (the other clustering) and ``otherValue`` (what its cluster says);
+        ``why``: when the list is empty, a sentence saying why (else '').
         ``order``: the lists in the order to read them, the page opening on the first:
         the disagreements first when there are any (two labelled clusterings naming an
         image differently means at least one is wrong: measured in docs/review.md, they
@@ -897,7 +948,8 @@ def review_lists(name, label_file, clusters, labels, others, allowed, limit=REVI
         value = labels[attribute].fillna("").astype(str).to_numpy(dtype=object)
         conf = labels[f"{attribute}_confidence"].to_numpy(dtype=float)
         ranked = np.where(np.isnan(conf), np.inf, conf)  # the least sure first, unknown last
-        mine = np.flatnonzero(labels[f"{attribute}_source"].to_numpy(dtype=object) == name)
+        source = labels[f"{attribute}_source"].to_numpy(dtype=object)
+        mine = np.flatnonzero(source == name)
         low = mine[np.argsort(ranked[mine], kind="stable")][:limit]
         own = _by_cluster(by_cluster, clusters)
         other_name = np.full(len(clusters), "", dtype=object)
@@ -910,13 +962,18 @@ def review_lists(name, label_file, clusters, labels, others, allowed, limit=REVI
         differ = differ[np.argsort(ranked[differ], kind="stable")][:limit]
         known = allowed.get(attribute) or _by_frequency(value)
 
-        def listed(rows):
+        def listed(rows, why):
             return {"rows": rows.tolist(), "value": value[rows].tolist(),
                     "confidence": _round(conf[rows], 3),
-                    "cluster": clusters[rows].astype(int).tolist()}
+                    "cluster": clusters[rows].astype(int).tolist(), "why": why if
+                    not len(rows) else ""}
 
-        result.append({"attribute": attribute, "values": list(known), "low": listed(low),
-                       "disagree": {**listed(differ), "clusterValue": own[differ].tolist(),
+        why_low = _why_none_least_sure(name, attribute, by_cluster, source, value)
+        why_disagree = _why_no_disagreement(attribute, others)
+        result.append({"attribute": attribute, "values": list(known),
+                       "low": listed(low, why_low),
+                       "disagree": {**listed(differ, why_disagree),
+                                    "clusterValue": own[differ].tolist(),
                                     "other": other_name[differ].tolist(),
                                     "otherValue": other_value[differ].tolist()},
                        "order": ["disagree", "low"] if len(differ) else ["low", "disagree"]})

@@ -58,10 +58,20 @@
     DC.refreshView();
   }
 
+  /* Ctrl+Z (or the button): take back the last edit. In a card's field, what was typed
+     there is first settled (leaving the field commits it: one step, the one undone), so
+     the field shows the value from before the typing, and keeps the focus. */
   function undo() {
+    var typing = document.activeElement, at = -1;
+    if (typing && typing.closest && typing.closest("#cards") && typing.hasAttribute("data-field")) {
+      at = doc.attributes.indexOf(typing.getAttribute("data-field"));
+      if (at < 0) at = doc.attributes.length;  // the note, after the attributes
+      typing.blur();  // its change event commits the text, once, before the undo
+    }
     var what = state.undo();
+    if (what !== null) reshow();
+    if (at >= 0) focusField(current, at);
     if (what === null) { status("Nothing to undo."); return; }
-    reshow();
     status("Undone: " + what + ". (Ctrl+Z again undoes the one before; " +
            state.undoable() + " left)");
   }
@@ -624,7 +634,7 @@
     bar.download.disabled = bar.open.disabled = !doc;
     counts();
     setCurrent(Math.min(current, data.clusters.length - 1));
-    if (focusedField) {  // the field being edited stays focused across an undo
+    if (focusedField) {  // the field being edited stays focused (another tab's edit)
       var at = doc ? doc.attributes.indexOf(focusedField) : -1;
       if (at >= 0 || focusedField === "note") focusField(current, at >= 0 ? at : doc.attributes.length);
     }

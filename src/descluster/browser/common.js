@@ -225,11 +225,19 @@
     }).filter(Boolean).join(" \u00b7 ");
   };
 
+  /* Ctrl+Z in a text box that is not a label field (those have a data-field: a card's
+     form, the image view's own values) undoes its typing, as the browser does it: no
+     page's undo takes it there. */
+  function textUndo(event, name) {
+    return name === "Ctrl+z" && DC.typing(event) && !event.target.hasAttribute("data-field");
+  }
+
   /* Give a pressed key to the first entry of `tables` that takes it; true when one did
      (its default action, e.g. typing the character, is then prevented). */
   keys.dispatch = function (event, tables) {
     if (event.defaultPrevented) return false;  // taken already (e.g. the key that opened a view)
     var name = keys.keyName(event), typing = DC.typing(event);
+    if (textUndo(event, name)) return false;
     for (var t = 0; t < tables.length; t++) {
       var entries = tables[t] ? tables[t].entries() : [];
       for (var i = 0; i < entries.length; i++) {

@@ -417,17 +417,34 @@
   }
 
   /* ---- the working clustering ------------------------------------------------------- */
-  /* The clustering the map and outliers pages mark images in: the one chosen in this
-   * browser for this project (data.project), else the first listed under 'labels:', else
-   * the first being named in this browser (it keeps edits for it), else the first of
-   * names. */
-  function working(data, names) {
+  /* The clustering the map and outliers pages mark images in, and why it is that one:
+   * {name, why}. The one chosen in this browser for this project (data.project; why ""),
+   * else by default: the first listed under 'labels:', else the first being named in
+   * this browser (it keeps edits for it), else the index's recommendation (data.recommended,
+   * for the attribute data.recommendedFor), else the first of names. */
+  function workingChoice(data, names) {
     var chosen = null;
     try { chosen = DC.store.working(data.project); } catch (e) { /* none kept */ }
-    if (chosen !== null && names.indexOf(chosen) >= 0) return chosen;
+    if (chosen !== null && names.indexOf(chosen) >= 0) return {name: chosen, why: ""};
     var known = function (n) { return names.indexOf(n) >= 0; };
-    var candidates = (data.labelled || []).filter(known).concat(DC.store.edited().filter(known));
-    return candidates.length ? candidates[0] : names[0];
+    var labelled = (data.labelled || []).filter(known), edited = DC.store.edited().filter(known);
+    if (labelled.length) return {name: labelled[0], why: "the first listed under 'labels:'"};
+    if (edited.length) return {name: edited[0], why: "its labels are being edited in this browser"};
+    if (data.recommended && known(data.recommended)) {
+      return {name: data.recommended, why: "the index recommends it" +
+              (data.recommendedFor ? " for " + data.recommendedFor : "")};
+    }
+    return {name: names[0], why: "the first clustering"};
+  }
+
+  function working(data, names) { return workingChoice(data, names).name; }
+
+  /* What a page says beside its choice of the working clustering: "" when chosen, else
+     that it is a default and how to change it. */
+  function workingNote(data, names) {
+    var why = workingChoice(data, names).why;
+    return why ? "a default (" + why + "): choose another here, or press w on a " +
+      "clustering's page" : "";
   }
 
   /* Choose the working clustering; false when this browser keeps nothing. */
@@ -555,7 +572,8 @@
   }
 
   DC.labels = {open: open, closedValues: closedValues, ruleProblems: ruleProblems,
-               differences: differences, working: working, setWorking: setWorking,
+               differences: differences, working: working, workingNote: workingNote,
+               setWorking: setWorking,
                ask: ask, asking: function () { return !!asking; }, panel: panel,
                download: download, markMany: markMany, UNDO_DEPTH: UNDO_DEPTH,
                ASK_ABOVE: ASK_ABOVE};

@@ -623,14 +623,19 @@
     ui.clustering.addEventListener("change", function () {
       chosen = data.clusterings[Number(ui.clustering.value)];
       DC.labels.setWorking(data, chosen.name);
+      ui.workingNote.textContent = DC.labels.workingNote(data, names);
       status("Working clustering: " + chosen.name + " (remembered in this browser: the " +
              "outliers page marks in it too).");
       showLabels();
     });
+    // until a person chooses, the choice is a default: said so beside it
+    ui.workingNote = el("span", {className: "meta", id: "working-note",
+                                 text: DC.labels.workingNote(data, names)});
     ui.labelsBox = el("div", {});
     if (chosen) {
       root.appendChild(el("div", {className: "toolbar-row"}, [
-        el("label", {}, ["working clustering (marks go to its label file): ", ui.clustering])]));
+        el("label", {}, ["working clustering (marks go to its label file): ", ui.clustering]),
+        " ", ui.workingNote]));
       root.appendChild(ui.labelsBox);
     }
     root.appendChild(el("p", {className: "help", text: "drag: pan, box or lasso (Shift adds to " +

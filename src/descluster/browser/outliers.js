@@ -142,6 +142,8 @@
       markIn.appendChild(el("option", {value: String(i), text: c.name}));
     });
     markIn.value = String(names.indexOf(DC.labels.working(data, names)));
+    var workingNote = el("span", {className: "meta", id: "working-note",
+                                  text: DC.labels.workingNote(data, names)});
     var line = DC.statusLine(), say = line.say;
     /* states: clustering name -> its labels (DC.labels.open), opened when first marked in;
      * panel: the working clustering's unsaved changes (DC.labels.panel), rebuilt when the
@@ -194,7 +196,8 @@
     if (data.clusterings.length) {
       root.appendChild(el("div", {className: "tablebar"},
                           [el("label", {}, ["working clustering (b in a picture marks the image " +
-                                            "bad in its label file): ", markIn])]));
+                                            "bad in its label file): ", markIn]),
+                           " ", workingNote]));
       root.appendChild(panelBox);
     }
     root.appendChild(line.node);
@@ -269,6 +272,7 @@
     sort.addEventListener("change", function () { shownPage = 0; render(); });
     markIn.addEventListener("change", function () {
       DC.labels.setWorking(data, chosen().name);
+      workingNote.textContent = DC.labels.workingNote(data, names);
       say("Working clustering: " + chosen().name + " (remembered in this browser: the map " +
           "marks in it too).");
       render();

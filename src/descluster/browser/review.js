@@ -89,14 +89,25 @@
   /* The values of the shown attribute, each with its key (1-9). */
   function values() { return entry().values.slice(0, 9); }
 
+  /* A tile's caption, a line each: the image's value (its own, ticked, once fixed) and
+     the labels' confidence in it; in the disagreements, what its cluster here and the
+     other clustering's cluster say. */
   function caption(item, i) {
     var own = imageOf(item.path), fixed = own && own.values[name()];
-    var text = (fixed ? "\u2713 " + fixed : item.value) + " \u00b7 " + DC.num(item.confidence);
+    var text = (fixed ? "\u2713 " + fixed : item.value) + " \u00b7 confidence " +
+      DC.num(item.confidence);
     if (LISTS[list][0] === "disagree") {
-      text += " \u00b7 here " + items().clusterValue[i] + ", " + items().other[i] + ": " +
+      text += "\nhere " + items().clusterValue[i] + " \u00b7 " + items().other[i] + ": " +
         items().otherValue[i];
     }
     return text;
+  }
+
+  /* Write a tile's caption, also as its tooltip (under the path). */
+  function setCaption(tile, item, i) {
+    var text = caption(item, i);
+    tile.querySelector(".caption").textContent = text;
+    tile.title = item.path + "\n" + text;
   }
 
   /* Show a page of the chosen list of the chosen attribute. */
@@ -113,6 +124,11 @@
     }).join(" \u00b7 ") + " \u00b7 0 takes the image's own " + name() + " back";
     ui.help.textContent = DC.keys.help([reviewKeys, fileKeys, DC.keys.grid]);
     ui.grid.textContent = "";
+    if (!shown.rows.length) {
+      ui.grid.appendChild(el("p", {className: "meta empty", text: "Nothing in this list: " +
+                                   shown.why}));
+      return;
+    }
     if (!paths) return;
     var first = page * PER_PAGE, tiles = [];
     for (var i = first; i < Math.min(shown.rows.length, first + PER_PAGE); i++) {
@@ -127,6 +143,7 @@
                                onClose: function (index) { focusTile(index); },
                                fields: state.doc ? viewFields() : null});
       });
+      setCaption(tile, item, item.at);
       mark(tile, item);
       ui.grid.appendChild(tile);
     });
@@ -164,8 +181,14 @@
   }
 
   function info(item) {
-    return [["cluster", String(item.cluster)], [name() + " (labels)", item.value],
-            ["confidence", DC.num(item.confidence)]];
+    var pairs = [["cluster", String(item.cluster)], [name() + " (labels)", item.value],
+                 ["confidence", DC.num(item.confidence)]];
+    if (LISTS[list][0] === "disagree") {
+      pairs.push([name() + " of its cluster here", items().clusterValue[item.at]],
+                 [name() + " of its cluster in " + items().other[item.at],
+                  items().otherValue[item.at]]);
+    }
+    return pairs;
   }
 
   function focusTile(index) {
@@ -181,7 +204,7 @@
       var at = ui.pager.page * PER_PAGE + k;
       var item = {path: tile.getAttribute("data-path"), value: shown.value[at],
                   confidence: shown.confidence[at]};
-      tile.querySelector(".caption").textContent = caption(item, at);
+      setCaption(tile, item, at);
       mark(tile, item);
     });
     ui.labels.update();

@@ -92,7 +92,8 @@ def build_site(*, models, clusterings, digests, figures, outlier_files, optional
     listed = {e["clustering"]: e["file"] for e in label_entries}
     clusterings = [{**c, "label_file": listed.get(c["name"])} for c in clusterings]
     overview, clusters_of = [], {}
-    labelling = site.labelling_context([c["name"] for c in clusterings], list(listed), allowed)
+    labelling = site.labelling_context([c["name"] for c in clusterings], list(listed), allowed,
+                                       tables.get("recommended"), label_fields)
     with atomic_directory(out_files) as staging:
         report = site.Report(page_dir, Path(out_files), staging, images_root, Path(paths_script),
                              labelling)
