@@ -311,6 +311,8 @@ def test_hover_shows_the_picture_and_a_click_opens_the_image_view(map_run, conte
     page.mouse.click(*found)
     page.wait_for_selector("#viewer:not([hidden])")
     assert page.text_content("#viewer .viewer-path") == path
+    page.keyboard.press("n")  # a mark from the image view says its words, not its file key
+    assert f"{path}: marked 'not this cluster' in the label file of" in page.text_content("#status")
     check_clean(context)
 
 

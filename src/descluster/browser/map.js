@@ -429,9 +429,11 @@
           var state = chosenState(), image = state.image(item.path);
           if (!state.doc) { status(state.problem, true); return; }
           var now = !(image && image[name]);
-          state.mark([item.path], name, now, (now ? "marked '" : "unmarked '") + name + "': " +
+          // the words of the mark ("not this cluster"), not its key in the file (not_cluster)
+          var words = LF.IMAGE_MARKS.filter(function (mark) { return mark[2] === name; })[0][1];
+          state.mark([item.path], name, now, (now ? "marked '" : "unmarked '") + words + "': " +
                      item.path);
-          status(item.path + ": " + (now ? "" : "no longer ") + "marked '" + name + "' in the " +
+          status(item.path + ": " + (now ? "" : "no longer ") + "marked '" + words + "' in the " +
                  "label file of " + chosen.name + " (Ctrl+Z takes it back).", false, chosen);
           showLabels();
         },
@@ -572,7 +574,8 @@
 
   /* Keys that act over the image view too. */
   var undoKeys = DC.keys.table("marks", [
-    {keys: ["Ctrl+z"], does: "undo a mark", typing: true,
+    {keys: ["Ctrl+z"], typing: true,
+     does: "undo the last edit of the working clustering's labels (from any page)",
      when: function () { return !!chosen; }, action: undo}]);
 
   /* A button doing what a key does, named after it: "box select (b)". */

@@ -188,7 +188,8 @@
        action: function (event) { pager.turn(event.key === "]" ? 1 : -1); }}]);
     /* Keys that act over the image view too. */
     var markKeys = DC.keys.table("marks", [
-      {keys: ["Ctrl+z"], does: "undo a mark", typing: true,
+      {keys: ["Ctrl+z"], typing: true,
+       does: "undo the last edit of the working clustering's labels (from any page)",
        when: function () { return data.clusterings.length > 0; }, action: undo}]);
     root.appendChild(el("div", {className: "tablebar"},
                         [el("label", {}, ["sort by ", sort]), filter, pager.prev, pager.next,
