@@ -127,7 +127,7 @@ def test_outlier_summary_cards_outliers_page_and_map_agree_on_the_bad_images(tmp
                            "n_models_flagging": bad.astype(int),
                            "combined_score": np.arange(len(paths), dtype=float), "flag": bad})
     # outliers.tsv: flagging exactly the bad images is right and complete
-    summary = _outlier_summary(scores, {}, 0.5, tmp_path / "attributes.parquet")
+    summary = _outlier_summary({"combined": (bad, 5.0)}, 0.5, tmp_path / "attributes.parquet")
     overall = summary.iloc[0]
     assert (overall["kind"], overall["n_true"]) == ("all", bad.sum())
     assert overall["precision"] == 1.0 and overall["recall"] == 1.0

@@ -84,11 +84,14 @@ def combine_outliers(*, inputs, label_entries, images_parquet, attributes_parque
                  suspicious.sum())
     combined = outliers.combine_variants(np.column_stack(z_columns),
                                          np.column_stack(suspicious_columns))
-    flags, used_rate = outliers.tail_flags(combined, rate)
-    n_flagging = np.sum([outliers.tail_flags(values, rate)[0] for values in scores.values()],
-                        axis=0)
-    log.info("outliers: flagged %.1f %% (%s, threshold %.3g)", 100 * used_rate, _cut_rule(rate),
-             outliers.tail_threshold(combined, rate))
+    # each scope's flags and cut, once: the parquet, the log and outliers.tsv use them
+    cuts = {"combined": _flags_and_threshold(combined, rate)}
+    cuts.update({name.removeprefix("score_"): _flags_and_threshold(values, rate)
+                 for name, values in scores.items()})
+    flags, threshold = cuts["combined"]
+    n_flagging = np.sum([cuts[name.removeprefix("score_")][0] for name in scores], axis=0)
+    log.info("outliers: flagged %.1f %% (%s, threshold %.3g)", 100 * flags.mean(), _cut_rule(rate),
+             threshold)
     frame = pd.DataFrame({"paths": paths, **scores, "n_models_flagging": n_flagging,
                           "combined_score": combined, "flag": flags})
     with atomic_output(out_scores) as tmp:
@@ -98,7 +101,13 @@ def combine_outliers(*, inputs, label_entries, images_parquet, attributes_parque
                                      images_root, f"top outliers of {len(paths)} images")
     with atomic_output(out_sheet) as tmp:
         sheet.save(tmp, quality=85)
-    write_table(_outlier_summary(frame, scores, rate, attributes_parquet), out_summary)
+    write_table(_outlier_summary(cuts, rate, attributes_parquet), out_summary)
+
+
+def _flags_and_threshold(scores, rate):
+    """(flags (n,) bool, threshold float) of one score (n,): :func:`descluster.outliers.tail_flags`
+    and the cut it applies, :func:`descluster.outliers.tail_threshold`."""
+    return outliers.tail_flags(scores, rate)[0], outliers.tail_threshold(scores, rate)
 
 
 def _cut_rule(rate):
@@ -108,29 +117,22 @@ def _cut_rule(rate):
     return f"rate {rate:g}"
 
 
-def _outlier_summary(frame, scores, rate, attributes_parquet):
+def _outlier_summary(cuts, rate, attributes_parquet):
     """Flags, precision and recall per scope (combined and each model-variant) and outlier kind.
 
-    ``frame`` is ``outliers.parquet`` (its ``flag`` is the combined scope's), ``scores`` names
-    its model-variant columns, ``rate`` is ``outliers.rate`` (None: the tail cut). Columns:
-    ``scope, kind, n_true, n_flagged, rate`` (the share of images that scope flags),
-    ``cut`` (:func:`_cut_rule`), ``threshold`` (the score the flags lie above:
-    :func:`descluster.outliers.tail_threshold`), ``precision, recall``.
+    ``cuts`` maps each scope to its (flags, threshold) (:func:`_flags_and_threshold`),
+    ``rate`` is ``outliers.rate`` (None: the tail cut). Columns: ``scope, kind, n_true,
+    n_flagged, rate`` (the share of images that scope flags), ``cut`` (:func:`_cut_rule`),
+    ``threshold`` (the score the flags lie above: :func:`descluster.outliers.tail_threshold`),
+    ``precision, recall``.
     """
     truth = is_outlier = None
     if attributes_parquet and "outlier" in pq.read_schema(attributes_parquet).names:
         kinds = pd.read_parquet(attributes_parquet, columns=["outlier"])["outlier"]
         is_outlier = is_outlier_value(kinds)
         truth = kinds.fillna("").astype(str).str.strip().str.lower()
-    combined = frame["combined_score"].to_numpy(dtype=np.float64)
-    scopes = {"combined": (frame["flag"].to_numpy(dtype=bool),
-                           outliers.tail_threshold(combined, rate))}
-    for name in scores:
-        values = frame[name].to_numpy(dtype=np.float64)
-        scopes[name.removeprefix("score_")] = (outliers.tail_flags(values, rate)[0],
-                                               outliers.tail_threshold(values, rate))
     rows = []
-    for scope, (flags, threshold) in scopes.items():
+    for scope, (flags, threshold) in cuts.items():
         cut = {"scope": scope, "kind": "all", "n_true": None, "n_flagged": int(flags.sum()),
                "rate": float(flags.mean()) if len(flags) else 0.0, "cut": _cut_rule(rate),
                "threshold": threshold}
