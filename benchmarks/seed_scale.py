@@ -23,6 +23,10 @@ study        the default study (benchmarks/seed_config.yaml) from an emptied OUT
 kscan        osnet at 150 components, k = 2..50, on the study's reduced matrix: its 49
              scan_k jobs again (``--forcerun scan_k``) against scikit-learn's default KMeans
              on all rows with CH and DB, per k.
+scheduler    Snakemake's job scheduler: the k-scan of the 100,000 images in six variants (2 to 40
+             components, k = 2..50: 294 scan_k jobs, as many as the study's) with the
+             workflow profile's ``scheduler: greedy`` against Snakemake's default ``ilp``,
+             each from empty: wall time and ratio.
 pca          benchmarks/pca_vs_sklearn.py on efficientnet-b7 (IncrementalPCA included; 6 min).
 
 ``--baseline REV`` checks REV out into a temporary git worktree and runs its own Snakefile
@@ -59,7 +63,8 @@ KSCAN_MODEL, KSCAN_VARIANT = "osnet", "pca150"
 PCA_MODEL, PCA_COMPONENTS = "efficientnet-b7", 250
 SMALL_N_IMAGES, SMALL_MODEL, SMALL_COMPONENTS, SMALL_K = 100_000, "osnet", 150, (2, 20)
 SMALL_FINAL_K = [5, 10]  # the determinism check's final clusterings
-PARTS = ["small", "determinism", "study", "kscan", "pca"]
+SCHEDULER_VARIANTS, SCHEDULER_K = [2, 3, 5, 10, 20, 40], (2, 50)
+PARTS = ["small", "determinism", "study", "kscan", "scheduler", "pca"]
 MIB = 2 ** 20
 # The issue's targets
 STUDY_MINUTES = 6
@@ -336,6 +341,30 @@ def held_out_ari(baseline_dir, ours_dir, label, targets):
                     bool((per_attribute.abs() <= ARI_TOLERANCE).all())))
 
 
+def run_scheduler(out, targets):
+    """Part 'scheduler': the same 294-job k-scan with the profile's greedy scheduler and with
+    Snakemake's default ILP one."""
+    small, _, _ = small_data(out)
+    config = yaml.safe_load((small / "kscan_config.yaml").read_text())
+    config.update(pca={SMALL_MODEL: SCHEDULER_VARIANTS}, k_range=list(SCHEDULER_K))
+    config_path = small / "scheduler_config.yaml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    n_jobs = len(SCHEDULER_VARIANTS) * (SCHEDULER_K[1] - SCHEDULER_K[0] + 1)
+    print(f"\n== scheduler: {n_jobs} scan_k jobs (100,000 rows, PCA to "
+          f"{', '.join(map(str, SCHEDULER_VARIANTS))}), greedy (the profile's) against ilp",
+          flush=True)
+    seconds = {}
+    for scheduler in ("ilp", "greedy"):
+        run_dir = small / f"scheduler_{scheduler}"
+        empty_run_dir(run_dir)
+        seconds[scheduler] = snakemake(run_dir, config_path, Revision(REPO, "ours"),
+                                       "--scheduler", scheduler)
+    ratio = seconds["ilp"] / seconds["greedy"]
+    print(f"ilp {seconds['ilp']:.1f} s, greedy {seconds['greedy']:.1f} s: {ratio:.2f} x")
+    targets.append((f"{n_jobs}-job k-scan: ilp scheduler time / greedy (the profile's)",
+                    f"{ratio:.2f} x", "> 1 x", ratio > 1))
+
+
 def run_kscan(out, targets):
     """Part 'kscan': the workflow's k-scan of one model variant beside the notebooks'."""
     run_dir = out / "run"
@@ -422,6 +451,7 @@ def main(argv=None):
                            ("determinism", lambda: run_determinism(out, targets)),
                            ("study", lambda: run_study(out, targets, revisions)),
                            ("kscan", lambda: run_kscan(out, targets)),
+                           ("scheduler", lambda: run_scheduler(out, targets)),
                            ("pca", lambda: run_pca(out, targets))):
             if name in args.parts:
                 part()

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, v_measure_score
 
 from descluster import evaluate
 from descluster.attributes import attribute_codes, load_attribute_codes, save_attribute_codes
@@ -56,7 +56,22 @@ def test_rank_models_by_best_ari():
     assert ranking.loc[1, "k"] == 5 and ranking.loc[1, "best_ari"] == 0.6
 
 
-def test_agreement_scores_use_sklearn():
-    truth, labels = [0, 0, 1, 1, 2], [1, 1, 0, 0, 0]
+@pytest.mark.parametrize("n_classes, n_clusters", [(1, 1), (1, 4), (3, 1), (5, 7), (40, 3)])
+def test_agreement_scores_equal_sklearns_from_the_labels(n_classes, n_clusters):
+    """One contingency table gives scikit-learn's values, special cases included."""
+    rng = np.random.default_rng(n_classes * 100 + n_clusters)
+    truth = rng.integers(0, n_classes, 500)
+    labels = np.where(rng.random(500) < 0.6, truth % n_clusters, rng.integers(0, n_clusters, 500))
+    scores = evaluate.agreement_scores(truth, labels)
+    assert scores["ari"] == pytest.approx(adjusted_rand_score(truth, labels), abs=1e-12)
+    assert scores["nmi"] == pytest.approx(normalized_mutual_info_score(truth, labels), abs=1e-12)
+    assert scores["v_measure"] == pytest.approx(v_measure_score(truth, labels), abs=1e-12)
+    assert scores["purity"] == evaluate.purity(truth, labels)
+
+
+def test_agreement_scores_take_any_hashable_values_and_skip_unused_codes():
+    truth = np.array(["car", "car", "bus", "bus", "van"])
+    labels = np.array([7, 7, 3, 3, 3])  # codes 0..2 and 4..6 unused
+    assert evaluate.contingency_table(truth, labels).tolist() == [[2, 0], [0, 2], [1, 0]]
     assert evaluate.agreement_scores(truth, labels)["ari"] == pytest.approx(
         adjusted_rand_score(truth, labels))

@@ -183,3 +183,13 @@ def test_ci_config_plans_in_a_fresh_directory(tmp_path):
     jobs = planned_jobs(result.stdout + result.stderr)
     assert {"make_demo", "scan_k", "build_site"} <= {job["rule"] for job in jobs}
     assert not (tmp_path / "results").exists()  # a dry run
+
+
+def test_workflow_profile_schedules_greedily_as_no_output_is_temporary():
+    """Snakemake's default ILP scheduler only helps remove temp() files sooner; with
+    hundreds of ready k-scan jobs it kept the cores waiting (seed_scale.py's part
+    'scheduler'). Greedy loses nothing while no rule marks an output temp()."""
+    profile = yaml.safe_load((REPO_ROOT / "profiles" / "default" / "config.yaml").read_text())
+    assert profile["scheduler"] == "greedy"
+    rule_files = sorted((REPO_ROOT / "workflow" / "rules").glob("*.smk"))
+    assert rule_files and not [path.name for path in rule_files if "temp(" in path.read_text()]

@@ -5,7 +5,6 @@ import logging
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import adjusted_rand_score
 
 from descluster import evaluate, plots
 from descluster.attributes import load_attribute_codes
@@ -107,7 +106,8 @@ def compare_clusterings(*, assignment_parquets, out_tsv, out_plot):
     rows = []
     for i in range(len(names)):
         for j in range(i + 1, len(names)):
-            ari[i, j] = ari[j, i] = adjusted_rand_score(clusters[i], clusters[j])
+            ari[i, j] = ari[j, i] = evaluate.adjusted_rand_index(
+                evaluate.contingency_table(clusters[i], clusters[j]))
             rows.append({"clustering_a": names[i], "clustering_b": names[j],
                          "same_model": models[i] == models[j],
                          "ari": ari[i, j]})
