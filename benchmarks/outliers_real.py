@@ -12,9 +12,9 @@ steps call: the covariance PCA fitted once at the largest variant, each variant 
 ``--variants`` resolved from it, the reduced matrix and each row's distance to the subspace
 (:func:`outliers.residual_norms`), KMeans at k = 10 (n_init 3, seed 0, all rows, as
 ``cluster_kmeans``), tiny clusters (below 0.25 x the mean size), the score of each variant
-(:func:`outliers.outlier_score`, 10 / 20 neighbours, 20,000-row reference) and their
-combination (:func:`outliers.combine_variants`), flagged by the robust tail cut
-(:func:`outliers.tail_flags`). Also the former score (robust z of the centroid distance
+(:func:`outliers.outlier_score`, k = 10: LOF over 5 to 20 neighbours, 20,000-row
+reference) and their combination (:func:`outliers.combine_variants`), flagged by the robust
+tail cut (:func:`outliers.tail_flags`). Also the former score (robust z of the centroid distance
 within the cluster and of the 10th neighbour distance, their maximum, combined by flag
 counts at 1 %), as ``former``.
 

@@ -116,6 +116,24 @@ def test_local_outlier_factor_is_scikit_learns_with_all_rows_as_reference():
     np.testing.assert_allclose(ours, theirs, rtol=1e-5)
 
 
+def test_largest_local_outlier_factor_is_the_maximum_over_k_half_to_2k():
+    from sklearn.neighbors import LocalOutlierFactor
+
+    assert list(outliers.neighbourhood_sizes(10)) == list(range(5, 21))
+    assert list(outliers.neighbourhood_sizes(1)) == [1, 2]
+    rng = np.random.default_rng(1)
+    # a tight group of 8 far from the bulk: LOF at 20 sees it, LOF at 5 does not
+    X = np.vstack([rng.normal(size=(392, 5)), rng.normal(size=(8, 5)) * 0.05 + 4.0]).astype(np.float32)
+    rows = np.arange(400)
+    distances, positions = outliers.nearest_neighbours(X, None, rows, 20)
+    ours = outliers.largest_local_outlier_factor(distances, positions, rows, range(5, 21))
+    theirs = np.max([-LocalOutlierFactor(n_neighbors=k).fit(X).negative_outlier_factor_
+                     for k in range(5, 21)], axis=0)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+    narrow = outliers.local_outlier_factor(distances, positions, rows, 5)
+    assert np.all(ours >= narrow) and ours[392:].min() > 2 * narrow[392:].max()
+
+
 def test_residual_norms_are_the_distance_to_the_subspace():
     rng = np.random.default_rng(2)
     batch = rng.normal(size=(50, 6)).astype(np.float32)
@@ -157,7 +175,8 @@ def test_outlier_score_ranks_an_isolated_row_first_and_is_deterministic():
     again = outliers.outlier_score(X, residual, 40, n_neighbours=10, reference_sample=250, seed=0)
     np.testing.assert_array_equal(score, again)
     parts = outliers.detector_scores(X, residual, 40, 10, 250, 0)
-    assert set(parts) == {"lof", "lof_wide", "gaussian"}
+    assert set(parts) == {"lof", "gaussian"}
+    np.testing.assert_allclose(score, (parts["lof"] + parts["gaussian"]) / 2)
     assert all(abs(np.median(values)) < 1e-9 for values in parts.values())  # robust z
 
 
@@ -327,9 +346,9 @@ def mvtec():
 @pytest.mark.parametrize("category", ["cable", "zipper"])
 def test_the_score_beats_the_plain_knn_distance_on_real_defects(mvtec, category):
     # at the rates given (25 and 30 % defective), the workflow's default PCA to 90 %:
-    # 0.791 vs 0.750 and 0.890 vs 0.854 measured. Not in every category: at these rates
-    # it is above the kNN distance in 10 of 15 (below on leather, bottle, carpet, where
-    # kNN reaches 0.77 to 0.995), and in 3 cases of 4 over the benchmark's 60
+    # 0.796 vs 0.750 and 0.896 vs 0.854 measured. Not in every category: at these rates
+    # it is above the kNN distance in 12 of 15 (below on leather, bottle, carpet, where
+    # kNN reaches 0.77 to 0.995), and the combined score in 44 of the benchmark's 60 cases
     X, is_defect = outliers_real.load_category(mvtec / category)
     scores, _, _ = outliers_real.workflow_scores(X, [0.9])
     ours = roc_auc_score(is_defect, scores["workflow"][0])
@@ -340,8 +359,9 @@ def test_the_score_beats_the_plain_knn_distance_on_real_defects(mvtec, category)
 
 @pytest.mark.parametrize("category", ["metal_nut", "wood"])
 def test_combining_two_variants_is_never_below_the_worse_and_near_the_better(mvtec, category):
-    # measured over the 60 cases: never below the worse variant, at most 0.035 below the
-    # better (median 0.004 below); not always at least the better one (docs/outliers.md)
+    # measured over the 60 cases: below the worse variant once (by 0.0004), at most 0.031
+    # below the better (median 0.003 to 0.005 below); not always at least the better one
+    # (docs/outliers.md). Here (given rates) 0.745 for 0.732 / 0.755, 0.828 for 0.812 / 0.843
     X, is_defect = outliers_real.load_category(mvtec / category)
     scores, _, _ = outliers_real.workflow_scores(X, [0.9, 0.99])
     combined = roc_auc_score(is_defect, scores["workflow"][0])
@@ -353,16 +373,17 @@ def test_combining_two_variants_is_never_below_the_worse_and_near_the_better(mvt
 @pytest.mark.slow
 def test_the_data_driven_cut_finds_a_rate_near_the_truth_at_5_percent(mvtec):
     # every category's good rows plus defects making 5 % (seed 0), the benchmark's two
-    # variants: the robust tail cut flagged 4.7 % in median over the 15 (quartiles of all
-    # 45 benchmark draws 3.2, 4.8, 6.6 %, extremes 1.8 and 17.1 %); tolerance +-1.5 points
-    # on the median, every case within 1 to 20 %
+    # variants: the robust tail cut flagged 4.4 % in median over the 15 (quartiles of all
+    # 45 benchmark draws 3.2, 4.3, 6.2 %, extremes 0.8 % on capsule draw 0, where the
+    # score is weakest, and 14.5 %); tolerance +-1.5 points on the median, every case
+    # within 0.5 to 20 %
     found = []
     for category, rate, seed, X, is_defect in outliers_real.cases(mvtec, n_seeds=1):
         if rate == "given":
             continue
         _, flags, share = outliers_real.workflow_scores(X, [0.9, 0.99])
         assert share == pytest.approx(flags.mean())
-        assert 0.01 <= share <= 0.2, category
+        assert 0.005 <= share <= 0.2, category
         found.append(share)
     assert len(found) == 15
     assert np.median(found) == pytest.approx(0.05, abs=0.015)
@@ -398,8 +419,8 @@ def test_outlier_marks_as_the_only_ground_truth_run_to_the_end(demo_run, tmp_pat
 def test_the_steps_on_real_rows_cut_from_the_data_and_combine_as_measured(mvtec, category, tmp_path):
     # a realistic case (every good row, defects making 5 %, draw 0) through the steps as the
     # rules chain them, with the benchmark's clusterings (k = 10, n_init 3): the same AUROC
-    # as the benchmark's way; the cut found from the data flags 1 to 20 % (benchmark: 4.8 %
-    # in median over 45 draws, 1.8 to 17.1 %), and its rate is the one outliers.tsv reports
+    # as the benchmark's way; the cut found from the data flags 1 to 20 % (benchmark: 4.3 %
+    # in median over 45 draws, 0.8 to 14.5 %), and its rate is the one outliers.tsv reports
     X, is_defect = outliers_real.load_category(mvtec / category)
     rows = outliers_real.realistic_rows(is_defect, 0)
     X, is_defect = X[rows], is_defect[rows]

@@ -5,11 +5,12 @@ Per model-variant (label-independent, the expensive part; :func:`outlier_score`)
 reduced coordinates plus one more, the row's distance to the PCA subspace
 (:func:`residual_norms`), are searched for exact nearest neighbours among a fixed-seed
 reference sample (:func:`nearest_neighbours`: float32 BLAS in blocks, a k-d tree in few
-dimensions). Three detectors follow: the local outlier factor at k and at 2k neighbours
-(density relative to the neighbours' density) and the Gaussian distance under probabilistic
-PCA (the Mahalanobis distance in the kept components plus the residual against the
-discarded variance). Each is put on one scale by the robust z of its logarithm; the score
-weighs the local evidence (the two LOFs' mean) and the global one (the Gaussian) the same.
+dimensions). Two detectors follow: the local outlier factor (density relative to the
+neighbours' density), its largest value over the neighbourhood sizes k/2 to 2k
+(:func:`largest_local_outlier_factor`, as Breunig et al. rank by), and the Gaussian
+distance under probabilistic PCA (the Mahalanobis distance in the kept components plus the
+residual against the discarded variance). Each is put on one scale by the robust z of its
+logarithm; the score weighs the local evidence and the global one the same.
 
 Across model-variants (cheap; :func:`combine_variants`): the mean of the columns' robust z,
 after the number of suspicious clusters (tiny, or labelled outlier) an image is in, so
@@ -309,6 +310,44 @@ def local_outlier_factor(distances, positions, reference_rows, n_neighbours):
     return factor
 
 
+def neighbourhood_sizes(n_neighbours):
+    """The neighbourhood sizes the local outlier factor is taken over: k/2 to 2k.
+
+    Returns
+    -------
+    range
+        ``max(1, k // 2)`` to ``2k``, both included; 2k is the width of the search.
+    """
+    return range(max(1, n_neighbours // 2), 2 * n_neighbours + 1)
+
+
+def largest_local_outlier_factor(distances, positions, reference_rows, sizes):
+    """The largest local outlier factor of every row over a range of neighbourhood sizes.
+
+    Breunig et al. (2000, section 6) rank by the maximum LOF over a range of MinPts: a row
+    that is an outlier at some scale (a small group of like rows seen from far enough, or
+    one row among a few close ones) stands out at that scale, and no one size fits every
+    density. All sizes come from the same neighbour lists.
+
+    Parameters
+    ----------
+    distances, positions : ndarray of shape (n, K)
+        From :func:`nearest_neighbours`, K >= ``max(sizes)``.
+    reference_rows : ndarray of shape (r,), int
+    sizes : iterable of int
+        Neighbourhood sizes (e.g. :func:`neighbourhood_sizes`).
+
+    Returns
+    -------
+    ndarray of shape (n,), float64
+    """
+    largest = np.zeros(len(distances))
+    for size in sizes:
+        np.maximum(largest, local_outlier_factor(distances, positions, reference_rows, size),
+                   out=largest)
+    return largest
+
+
 def gaussian_distance(X, residual, n_features):
     """Squared Mahalanobis distance under probabilistic PCA (Tipping and Bishop 1999).
 
@@ -353,7 +392,7 @@ def gaussian_distance(X, residual, n_features):
 
 
 def detector_scores(X, residual, n_features, n_neighbours, reference_sample, seed):
-    """The three detectors of one model-variant, each as the robust z of its logarithm.
+    """The two detectors of one model-variant, each as the robust z of its logarithm.
 
     Parameters
     ----------
@@ -364,7 +403,8 @@ def detector_scores(X, residual, n_features, n_neighbours, reference_sample, see
     n_features : int
         Columns of the descriptors the PCA was fitted on.
     n_neighbours : int
-        k of the narrow local outlier factor; the wide one uses 2k.
+        k: the local outlier factor is taken over k/2 to 2k neighbours
+        (:func:`neighbourhood_sizes`); 2k are searched.
     reference_sample : int
         Rows the neighbours are searched among (a fixed-seed sample; all rows when n is
         not larger).
@@ -373,19 +413,19 @@ def detector_scores(X, residual, n_features, n_neighbours, reference_sample, see
     Returns
     -------
     dict of str to ndarray of shape (n,), float64
-        ``lof`` (k neighbours), ``lof_wide`` (2k) and ``gaussian``.
+        ``lof`` (the largest over k/2 to 2k neighbours) and ``gaussian``.
     """
     from descluster.clustering import sample_rows
 
-    n_wide = 2 * n_neighbours
+    sizes = neighbourhood_sizes(n_neighbours)
+    n_wide = sizes[-1]
     reference_rows = sample_rows(X.shape[0], reference_sample, seed)
     if n_wide >= len(reference_rows):
         raise InputError(f"outliers: config key 'outliers.neighbours' = {n_neighbours} needs "
                          f"more than {n_wide} images (twice as many neighbours are searched), "
                          f"there are {len(reference_rows)}; lower it")
     distances, positions = nearest_neighbours(X, residual, reference_rows, n_wide)
-    raw = {"lof": local_outlier_factor(distances, positions, reference_rows, n_neighbours),
-           "lof_wide": local_outlier_factor(distances, positions, reference_rows, n_wide)}
+    raw = {"lof": largest_local_outlier_factor(distances, positions, reference_rows, sizes)}
     del distances, positions  # (n, 2k) each: free them before the next pass
     raw["gaussian"] = gaussian_distance(X, residual, n_features)
     tiny = np.finfo(np.float64).tiny
@@ -401,12 +441,12 @@ def outlier_score(X, residual, n_features, n_neighbours, reference_sample, seed)
     Returns
     -------
     ndarray of shape (n,), float64
-        ``(mean(lof, lof_wide) + gaussian) / 2`` of :func:`detector_scores`: the local
-        density ratio (at two neighbourhood sizes) and the Gaussian distance weigh the
-        same; larger is stranger.
+        ``(lof + gaussian) / 2`` of :func:`detector_scores`: the local density ratio (its
+        largest over k/2 to 2k neighbours) and the Gaussian distance weigh the same;
+        larger is stranger.
     """
     scores = detector_scores(X, residual, n_features, n_neighbours, reference_sample, seed)
-    return ((scores["lof"] + scores["lof_wide"]) / 2 + scores["gaussian"]) / 2
+    return (scores["lof"] + scores["gaussian"]) / 2
 
 
 # --- flags and the combination across model-variants -----------------------------------
