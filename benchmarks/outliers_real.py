@@ -315,10 +315,15 @@ def report(table, cuts, variants):
         if len(variants) > 1:
             singles = medians.loc[rate].loc[[f"var{v}" for v in variants], "auroc"]
             worse = (per_case["workflow"] < per_case[singles.index].max(axis=1) - 0.005).sum()
-            targets.append((f"{rate}: combined AUROC >= best single variant's (median)",
+            # the issue's rule: never below the best single variant, "or say in the docs
+            # when a user should look at one variant instead" (docs/outliers.md)
+            above = ours["auroc"] >= singles.max()
+            targets.append((f"{rate}: combined AUROC >= best single variant's (median), or "
+                            "the docs say when to look at one variant",
                             f"{ours['auroc']:.3f} vs {singles.max():.3f} ({singles.idxmax()}); "
                             f"{worse} of {len(per_case)} cases below their best by > 0.005",
-                            f">= {singles.max():.3f}", ours["auroc"] >= singles.max()))
+                            f">= {singles.max():.3f}, or documented",
+                            bool(above or _one_variant_advice_documented())))
     print("\n== the data-driven flag cut (robust z of the combined score > "
           f"{outliers.TAIL_CUT}), median over the cases")
     print(cuts.groupby("rate")[["true_rate", "found_rate", "precision", "recall"]].median()
@@ -327,6 +332,12 @@ def report(table, cuts, variants):
         f"{rate} {' / '.join(f'{q:.3f}' for q in group.quantile([0.25, 0.5, 0.75]))}"
         for rate, group in cuts.groupby("rate")["found_rate"]))
     return targets
+
+
+def _one_variant_advice_documented():
+    """Whether docs/outliers.md tells users when to read one variant's own score."""
+    docs = Path(__file__).resolve().parents[1] / "docs" / "outliers.md"
+    return "Look at one variant's own column" in docs.read_text(encoding="utf-8")
 
 
 def cost_child(kind, matrix):
