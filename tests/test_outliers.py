@@ -99,6 +99,19 @@ def test_nearest_neighbours_are_exact_and_exclude_the_row_itself(width):
     assert positions[5, 0] == six and distances[5, 0] == 0.0
 
 
+@pytest.mark.parametrize("n_reference", [13, 25, 40, 161, 1000])  # 1 to 16 rows per block,
+def test_blas_candidates_are_the_nearest_rows_whatever_the_blocks(n_reference):  # padded or not
+    rng = np.random.default_rng(n_reference)
+    reference = rng.normal(size=(n_reference, 12)).astype(np.float32)
+    rows = rng.normal(size=(50, 12)).astype(np.float32)
+    want = 12
+    found = outliers._blas_candidates(reference, want)(rows)
+    assert found.shape == (50, want) and found.max() < n_reference
+    squared = ((rows[:, None, :].astype(np.float64) - reference[None]) ** 2).sum(axis=2)
+    np.testing.assert_allclose(np.sort(np.take_along_axis(squared, found, axis=1), axis=1),
+                               np.sort(squared, axis=1)[:, :want], rtol=1e-4)
+
+
 def test_nearest_neighbours_need_more_reference_rows_than_neighbours():
     X = np.zeros((5, 2), dtype=np.float32)
     with pytest.raises(InputError, match="5 neighbours need more than 5 images"):
