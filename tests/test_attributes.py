@@ -133,7 +133,7 @@ def test_outlier_summary_cards_outliers_page_and_map_agree_on_the_bad_images(tmp
     assert overall["precision"] == 1.0 and overall["recall"] == 1.0
     assert summary["kind"].tolist() == ["all", "glare", "night"]
     # the cards: one image per cluster, so the clusters with an outlier kind are the bad images
-    cards = site.summaries(np.arange(len(paths)), truth, None)["truthOutliers"]
+    cards = site.summaries(np.arange(len(paths)), site.encode_attributes(truth, None))["truthOutliers"]
     assert sorted(cards) == np.flatnonzero(bad).tolist()
     # the map's colouring by outlier kind
     kinds = next(entry for entry in map_page.colourings([], truth, scores, None, "score_m_pca2")

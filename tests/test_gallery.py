@@ -25,6 +25,17 @@ def test_pick_members():
     np.testing.assert_array_equal(picked["random"], gallery.pick_members(distances, 3, seed=0)["random"])
 
 
+@pytest.mark.parametrize("n_members", [5, 40, 1000])  # all sorted below 3 x 8, else not
+def test_pick_members_ends_are_a_stable_sorts_ties_included(n_members):
+    distances = np.random.default_rng(n_members).integers(0, 4, n_members).astype(np.float32)
+    order = np.argsort(distances, kind="stable")
+    picked = gallery.pick_members(distances, 8, seed=1)
+    assert picked["nearest"].tolist() == order[:8].tolist()
+    assert picked["farthest"].tolist() == order[::-1][:8].tolist()
+    if n_members >= 24:
+        assert not set(picked["random"]) & (set(order[:8]) | set(order[::-1][:8]))
+
+
 def test_missing_unreadable_and_good_images(tmp_path):
     Image.new("RGB", (40, 30), (255, 0, 0)).save(tmp_path / "good.jpg")
     (tmp_path / "broken.jpg").write_bytes(b"not a jpeg")

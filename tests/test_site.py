@@ -5,6 +5,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -147,8 +148,21 @@ def test_outliers_page_and_files(demo_run):
 def test_breakdown_counts_known_values_per_cluster():
     clusters = np.array([0, 0, 0, 0, 1, 1])
     values = np.array(["sedan", "sedan", "suv", "", "", ""], dtype=object)
-    result = site.breakdown(clusters, values)
+    result = site.breakdown(clusters, site.encode_values(values))
     assert result == {0: {"n": 3, "top": [["sedan", 0.6667], ["suv", 0.3333]]}}
+
+
+def test_breakdown_ranks_by_count_then_value_and_keeps_the_top_three():
+    rng = np.random.default_rng(3)
+    clusters = rng.integers(0, 6, 2000)
+    values = rng.choice(np.array(["", "b", "a", "c", "d", "é"], dtype=object), 2000,
+                        p=[0.3, 0.2, 0.2, 0.1, 0.1, 0.1])
+    result = site.breakdown(clusters, site.encode_values(values))
+    for cluster in range(6):
+        counts = Counter(values[(clusters == cluster) & (values != "")])
+        n = sum(counts.values())
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:site.TRUTH_TOP]
+        assert result[cluster] == {"n": n, "top": [[v, round(c / n, 4)] for v, c in ranked]}
 
 
 def test_member_chunks_split_clusters_nearest_first():

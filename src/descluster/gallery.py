@@ -173,6 +173,16 @@ def load_tile(root, path, size=TILE):
         return placeholder_tile(path, "unreadable", size), "unreadable"
 
 
+def _ends(values, n, last=False):
+    """Positions of the ``n`` smallest ``values`` in stable order (ties by position, or by
+    position down with ``last``): what a stable argsort's first ``n`` would be, in O(m)."""
+    threshold = np.partition(values, n - 1)[n - 1]
+    candidates = np.flatnonzero(values <= threshold)
+    if last:
+        candidates = candidates[::-1]
+    return candidates[np.argsort(values[candidates], kind="stable")][:n]
+
+
 def pick_members(distances, n, seed):
     """Rows of one cluster to show: nearest the centroid, a random sample, farthest.
 
@@ -189,10 +199,16 @@ def pick_members(distances, n, seed):
         Positions into ``distances`` for "nearest", "random" (fixed seed, among the
         others when there are enough) and "farthest" (farthest first).
     """
-    order = np.argsort(distances, kind="stable")
-    nearest, farthest = order[:n], order[::-1][:n]
-    rest = np.setdiff1d(order, np.concatenate([nearest, farthest]))
-    pool = rest if len(rest) >= n else order
+    distances = np.asarray(distances)
+    if len(distances) < 3 * n:  # too few to keep the random row apart: sort them all
+        order = np.argsort(distances, kind="stable")
+        nearest, farthest = order[:n], order[::-1][:n]
+        pool = order
+    else:  # in O(m): a cluster may hold most of 416,314 images
+        nearest, farthest = _ends(distances, n), _ends(-distances, n, last=True)
+        rest = np.ones(len(distances), dtype=bool)
+        rest[nearest] = rest[farthest] = False
+        pool = np.flatnonzero(rest)
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(pool, size=min(n, len(pool)), replace=False))
     return {"nearest": nearest, "random": chosen, "farthest": farthest}

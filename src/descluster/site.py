@@ -292,14 +292,37 @@ def clustering_page(clustering, cards, data_file):
                  data_file)
 
 
-def breakdown(clusters, values, top=TRUTH_TOP):
+def encode_values(values):
+    """One attribute's values as codes, for :func:`breakdown`.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n,), object
+        '' = unknown.
+
+    Returns
+    -------
+    codes : ndarray of shape (n,), int64
+        Position of each value in ``distinct``; -1 where unknown.
+    distinct : ndarray of shape (m,), object
+        The known values, sorted.
+    """
+    values = np.asarray(values, dtype=object)
+    known = values != ""
+    distinct, inverse = np.unique(values[known], return_inverse=True)
+    codes = np.full(len(values), -1, dtype=np.int64)
+    codes[known] = inverse
+    return codes, distinct
+
+
+def breakdown(clusters, encoded, top=TRUTH_TOP):
     """The most common values of one attribute in each cluster.
 
     Parameters
     ----------
-    clusters : ndarray of shape (n,), int
-    values : ndarray of shape (n,), object
-        '' = unknown (not counted).
+    clusters : ndarray of shape (n,), int >= 0
+    encoded : (codes, distinct)
+        The attribute's values, :func:`encode_values`.
 
     Returns
     -------
@@ -307,17 +330,21 @@ def breakdown(clusters, values, top=TRUTH_TOP):
         cluster -> ``{"n": members with a known value, "top": [[value, share], ...]}``
         (at most ``top`` values, most common first, ties by value).
     """
-    values = np.asarray(values, dtype=object)
-    known = values != ""
-    frame = pd.DataFrame({"cluster": np.asarray(clusters)[known], "value": values[known]})
-    counts = frame.groupby(["cluster", "value"]).size().reset_index(name="count")
-    counts = counts.sort_values(["cluster", "count", "value"], ascending=[True, False, True],
-                                kind="stable")
+    codes, distinct = encoded
+    known = codes >= 0
+    n_values = max(len(distinct), 1)
+    pairs, counts = np.unique(np.asarray(clusters, dtype=np.int64)[known] * n_values
+                              + codes[known], return_counts=True)
+    cluster, value = pairs // n_values, pairs % n_values
+    order = np.lexsort((value, -counts, cluster))  # by cluster, count down, value up
+    cluster, value, counts = cluster[order], value[order], counts[order]
+    starts = np.flatnonzero(np.r_[True, cluster[1:] != cluster[:-1]]) if len(cluster) else []
     result = {}
-    for cluster, rows in counts.groupby("cluster", sort=True):
-        n = int(rows["count"].sum())
-        result[int(cluster)] = {"n": n, "top": [[str(v), round(c / n, 4)] for v, c in
-                                                zip(rows["value"][:top], rows["count"][:top])]}
+    for start, stop in zip(starts, [*starts[1:], len(cluster)]):
+        n = int(counts[start:stop].sum())
+        shown = slice(start, min(stop, start + top))
+        result[int(cluster[start])] = {"n": n, "top": [[str(distinct[v]), round(c / n, 4)] for
+                                                       v, c in zip(value[shown], counts[shown])]}
     return result
 
 
@@ -368,12 +395,17 @@ def _round(values, digits=4):
     return [None if v != v else v for v in rounded.tolist()]
 
 
+def check_rows(found, expected, source):
+    """Stop unless ``found`` (an array of image paths or row numbers) equals ``expected``."""
+    if len(found) != len(expected) or not np.array_equal(found, expected):
+        raise InputError(f"{source}: its rows are not the images of the clustering, in the "
+                         f"order of results/ingest/images.parquet; rerun the workflow")
+
+
 def aligned(frame, paths, source, column="paths"):
     """``frame`` checked to be in the row order of ``paths``: its ``column`` equals
     ``paths`` (normalised paths; with ``column="row"``, the row numbers 0..n-1)."""
-    if len(frame) != len(paths) or not np.array_equal(frame[column].to_numpy(), paths):
-        raise InputError(f"{source}: its rows are not the images of the clustering, in the "
-                         f"order of results/ingest/images.parquet; rerun the workflow")
+    check_rows(frame[column].to_numpy(), paths, source)
     return frame.reset_index(drop=True)
 
 
@@ -398,44 +430,69 @@ def _by_frequency(values):
     return pd.Series(values).value_counts(sort=True).index.astype(str).tolist()
 
 
-def summaries(clusters, truth, labels):
+def encode_attributes(truth, labels):
+    """What :func:`summaries` needs of the ground truth and the propagated labels, once for
+    every clustering of a run (the images are the same).
+
+    Parameters
+    ----------
+    truth, labels : DataFrame or None
+        ``attributes.parquet`` and ``labels.parquet``, in image row order.
+
+    Returns
+    -------
+    dict
+        ``truth`` and ``labels`` (attribute -> :func:`encode_values`), ``truthOutliers``
+        (the ground-truth outlier kinds encoded, or None), ``labelledOutliers`` (bool
+        ndarray of shape (n,), or None), ``suggestions`` (attribute -> values, most
+        frequent first, ground truth then propagated labels).
+    """
+    encoded = {"truth": {}, "labels": {}, "truthOutliers": None, "labelledOutliers": None,
+               "suggestions": {}}
+    if truth is not None:
+        for attribute in truth_attributes(truth):
+            values = truth[attribute].fillna("").astype(str).to_numpy(dtype=object)
+            encoded["truth"][attribute] = encode_values(values)
+            encoded["suggestions"][attribute] = _by_frequency(values)
+        if "outlier" in truth.columns:
+            kinds = truth["outlier"].fillna("").astype(str).to_numpy(dtype=object)
+            encoded["truthOutliers"] = encode_values(np.where(is_outlier_value(kinds), kinds, ""))
+    if labels is not None:
+        for attribute in label_attributes(labels):
+            values = labels[attribute].fillna("").astype(str).to_numpy(dtype=object)
+            encoded["labels"][attribute] = encode_values(values)
+            known = encoded["suggestions"].setdefault(attribute, [])
+            known += [v for v in _by_frequency(values) if v not in known]
+        if "labelled_outlier" in labels.columns:
+            encoded["labelledOutliers"] = labels["labelled_outlier"].to_numpy(dtype=bool)
+    return encoded
+
+
+def summaries(clusters, encoded):
     """What the cards say about each cluster's members, beside the pictures.
 
     Parameters
     ----------
     clusters : ndarray of shape (n,), int
-    truth, labels : DataFrame or None
-        ``attributes.parquet`` and ``labels.parquet``, rows aligned with ``clusters``.
+    encoded : dict
+        :func:`encode_attributes`, rows aligned with ``clusters``.
 
     Returns
     -------
     dict
         ``truth`` and ``labels`` (attribute -> :func:`breakdown`), ``truthOutliers``
         (breakdown of ground-truth outlier kinds), ``labelledOutliers`` (cluster ->
-        images with ``labelled_outlier``), ``suggestions`` (attribute -> values, most
-        frequent first, ground truth then propagated labels).
+        images with ``labelled_outlier``), ``suggestions`` (as in ``encoded``).
     """
-    result = {"truth": {}, "labels": {}, "truthOutliers": {}, "labelledOutliers": {},
-              "suggestions": {}}
-    if truth is not None:
-        for attribute in truth_attributes(truth):
-            values = truth[attribute].fillna("").astype(str).to_numpy(dtype=object)
-            result["truth"][attribute] = breakdown(clusters, values)
-            result["suggestions"][attribute] = _by_frequency(values)
-        if "outlier" in truth.columns:
-            kinds = truth["outlier"].fillna("").astype(str).to_numpy(dtype=object)
-            result["truthOutliers"] = breakdown(clusters,
-                                                np.where(is_outlier_value(kinds), kinds, ""))
-    if labels is not None:
-        for attribute in label_attributes(labels):
-            values = labels[attribute].fillna("").astype(str).to_numpy(dtype=object)
-            result["labels"][attribute] = breakdown(clusters, values)
-            known = result["suggestions"].setdefault(attribute, [])
-            known += [v for v in _by_frequency(values) if v not in known]
-        if "labelled_outlier" in labels.columns:
-            ids, counts = np.unique(clusters[labels["labelled_outlier"].to_numpy(dtype=bool)],
-                                    return_counts=True)
-            result["labelledOutliers"] = dict(zip(ids.tolist(), counts.tolist()))
+    result = {group: {a: breakdown(clusters, e) for a, e in encoded[group].items()}
+              for group in ("truth", "labels")}
+    result["truthOutliers"] = ({} if encoded["truthOutliers"] is None
+                               else breakdown(clusters, encoded["truthOutliers"]))
+    result["labelledOutliers"] = {}
+    if encoded["labelledOutliers"] is not None:
+        ids, counts = np.unique(clusters[encoded["labelledOutliers"]], return_counts=True)
+        result["labelledOutliers"] = dict(zip(ids.tolist(), counts.tolist()))
+    result["suggestions"] = encoded["suggestions"]
     return result
 
 
@@ -772,7 +829,7 @@ def labelling_context(clusterings, labelled, allowed, recommended=None, label_fi
             "project": text_hash("\n".join(sorted(clusterings)))}
 
 
-def write_clustering(report, clustering, cards, assignments, scores, truth, labels, seed):
+def write_clustering(report, clustering, cards, assignments, scores, encoded, seed):
     """One clustering's page, its data script, its gallery chunks and the cards' thumbnails.
 
     Parameters
@@ -787,8 +844,8 @@ def write_clustering(report, clustering, cards, assignments, scores, truth, labe
     assignments : DataFrame
         ``paths, cluster, distance``.
     scores : DataFrame
-        ``outliers.parquet``; ``truth``, ``labels``: ``attributes.parquet``,
-        ``labels.parquet`` or None. All in the row order of ``assignments``.
+        :func:`member_scores`; ``encoded``: :func:`encode_attributes`. Both in the row
+        order of ``assignments``.
     seed : int
         draw_cards' seed.
 
@@ -799,12 +856,11 @@ def write_clustering(report, clustering, cards, assignments, scores, truth, labe
     """
     name, stem = clustering["name"], Path(clustering["page"]).stem
     clusters = assignments["cluster"].to_numpy()
-    scores = member_scores(scores, assignments["paths"].to_numpy(), "outliers.parquet")
     shown = shown_members(assignments, cards, seed, scores)
     thumbs = write_thumbnails([tile[0] for rows in shown.values() for tiles in rows.values()
                                for tile in tiles], report.images_root, report.staging / "thumbs",
                               report.thumbs)
-    about = summaries(clusters, truth, labels)
+    about = summaries(clusters, encoded)
     data = {**report.common(), "clustering": name, "stem": stem,
             "target": marking_targets([clustering])[0],
             "templatePath": Path(clustering["template"]).as_posix(), "thumbOf": thumbs,

@@ -101,17 +101,22 @@ def build_site(*, models, clusterings, digests, figures, outlier_files, optional
         (staging / "thumbs").mkdir()
         (staging / "data").mkdir()
         site.write_scores(scores, staging / "data")
+        images = members = encoded = None  # checked and encoded once for every clustering
         for clustering, out_page in zip(clusterings, out_pages):
             assignments = pd.read_parquet(clustering["assignments"])
             paths = assignments["paths"].to_numpy()
+            if images is None:
+                images, members = paths, site.member_scores(scores, paths, "outliers.parquet")
+                encoded = site.encode_attributes(
+                    None if truth is None else site.aligned(truth, paths, ground_truth),
+                    None if labels is None else site.aligned_labels(labels, len(paths),
+                                                                    propagated))
+            site.check_rows(paths, images, clustering["assignments"])
             if clustering["name"] in listed:
                 clusters_of[clustering["name"]] = assignments["cluster"].to_numpy()
             overview.append(site.write_clustering(
                 report, {**clustering, "page": out_page},
-                pd.read_csv(clustering["cards"], sep="\t"), assignments, scores,
-                None if truth is None else site.aligned(truth, paths, ground_truth),
-                None if labels is None else site.aligned_labels(labels, len(paths), propagated),
-                seed))
+                pd.read_csv(clustering["cards"], sep="\t"), assignments, members, encoded, seed))
         site.write_outliers(report, scores, truth, pd.read_csv(outlier_files["summary"], sep="\t"),
                             outlier_files["sheet"], clusterings, out_outliers)
         if label_entries:
