@@ -1,4 +1,4 @@
-"""Rule fit_pca: one PCA per model at its largest variant; explained-variance curve."""
+"""Rule fit_pca: one PCA per model at its largest variant; explained-variance table."""
 from descluster.runner import run_step
 from descluster.steps.pca import fit_pca
 
@@ -13,7 +13,6 @@ def main(smk):
         out_fit=smk.output.fit,
         out_curve=smk.output.curve,
         out_variants=smk.output.variants,
-        out_plot=smk.output.plot,
     )
 
 

@@ -258,8 +258,7 @@ def run_outlier_steps(folder, X, kinds, variants, rate, k=4, n_init=2, max_iter=
                              out_codes=folder / "codes.npz", out_matches=folder / "matches.tsv")
     pca.fit_pca(descriptors_parquet=folder / "desc.parquet", variants=variants,
                 method="covariance", batch_rows=128, model="m", out_fit=folder / "fit.npz",
-                out_curve=folder / "curve.tsv", out_variants=folder / "variants.tsv",
-                out_plot=folder / "variance.png")
+                out_curve=folder / "curve.tsv", out_variants=folder / "variants.tsv")
     inputs = []
     for name in pd.read_csv(folder / "variants.tsv", sep="\t")["pca"]:
         out = folder / name

@@ -19,8 +19,7 @@ def ingested(tmp_path, array, source="mine/osnet.pickle"):
 def fit(tmp_path, parquet, method="covariance", batch_rows=64):
     pca_step.fit_pca(descriptors_parquet=parquet, variants=[2], method=method,
                      batch_rows=batch_rows, model="osnet", out_fit=tmp_path / "pca.npz",
-                     out_curve=tmp_path / "curve.tsv", out_variants=tmp_path / "variants.tsv",
-                     out_plot=tmp_path / "curve.png")
+                     out_curve=tmp_path / "curve.tsv", out_variants=tmp_path / "variants.tsv")
 
 
 def test_variances_lost_to_float32_underflow_name_the_file_and_say_rescale(tmp_path):

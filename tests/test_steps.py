@@ -34,7 +34,7 @@ def chain(tmp_path_factory):
                              out_codes=out / "codes.npz", out_matches=out / "matches.tsv")
     pca.fit_pca(descriptors_parquet=out / "desc.parquet", variants=[4], method="covariance",
                 batch_rows=100, model="m", out_fit=out / "fit.npz", out_curve=out / "curve.tsv",
-                out_variants=out / "variants.tsv", out_plot=out / "variance.png")
+                out_variants=out / "variants.tsv")
     pca.reduce_pca(descriptors_parquet=out / "desc.parquet", fit_path=out / "fit.npz",
                    variants_tsv=out / "variants.tsv", variant="pca4", batch_rows=100,
                    out_npy=out / "reduced.npy", out_residual=out / "residual.npy")

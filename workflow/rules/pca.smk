@@ -1,4 +1,4 @@
-# PCA: one fit per model (at its largest variant), then one reduced matrix per variant
+# PCA: one fit per model (at its largest variant) and its plot, then one reduced matrix per variant
 # (and each row's distance to that variant's subspace, for the outlier score).
 
 
@@ -14,12 +14,6 @@ rule fit_pca:
             subcategory="{model}",
         ),
         variants="results/pca/{model}/variants.tsv",
-        plot=report(
-            "results/pca/{model}/explained_variance.png",
-            caption="../report/explained_variance.rst",
-            category="PCA",
-            subcategory="{model}",
-        ),
     log:
         "results/logs/fit_pca/{model}.log",
     benchmark:
@@ -38,6 +32,31 @@ rule fit_pca:
         batch_rows=config["pca_batch_rows"],
     script:
         "../../scripts/fit_pca.py"
+
+
+rule plot_explained_variance:
+    input:
+        curve="results/pca/{model}/explained_variance.tsv",
+        variants="results/pca/{model}/variants.tsv",
+    output:
+        plot=report(
+            "results/pca/{model}/explained_variance.png",
+            caption="../report/explained_variance.rst",
+            category="PCA",
+            subcategory="{model}",
+        ),
+    log:
+        "results/logs/plot_explained_variance/{model}.log",
+    benchmark:
+        "results/benchmarks/plot_explained_variance/{model}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=800,
+        runtime=2,
+    script:
+        "../../scripts/plot_explained_variance.py"
 
 
 rule reduce_pca:

@@ -80,16 +80,16 @@ def _check_fit_scale(fit, probe, source):
 
 
 def fit_pca(*, descriptors_parquet, variants, method, batch_rows, model, out_fit, out_curve,
-            out_variants, out_plot):
+            out_variants):
     """Fit one model's PCA once, at its largest variant, and resolve every variant.
 
     Before fitting, a covariance fit that would not fit in this machine's memory
     (:func:`fit_memory_bytes`) stops with one line advising ``pca_method: incremental``.
     Errors name the user's descriptor file (:func:`descluster.ingest.descriptor_source`).
 
-    Outputs: the fit (.npz), the explained-variance curve (TSV and PNG) and
-    ``variants.tsv`` (pca: the variant's name, variant: as configured, n_components,
-    explained_variance).
+    Outputs: the fit (.npz), the explained-variance curve (TSV; plotted by
+    :func:`plot_explained_variance`) and ``variants.tsv`` (pca: the variant's name,
+    variant: as configured, n_components, explained_variance).
     """
     n_rows, n_cols = ingest.descriptor_shape(descriptors_parquet)
     source = ingest.descriptor_source(descriptors_parquet)
@@ -129,13 +129,20 @@ def fit_pca(*, descriptors_parquet, variants, method, batch_rows, model, out_fit
         "cumulative": np.cumsum(ratio),
     }), out_curve)
     write_table(pd.DataFrame(resolved), out_variants)
-    from descluster import plots  # not at the top: reduce_pca needs no matplotlib (~1 s)
-
-    plots.plot_explained_variance(ratio, [(r["pca"], r["n_components"]) for r in resolved],
-                                  model, out_plot)
     for r in resolved:
         log.info("pca: %s %s -> %d components, %.1f %% variance", model, r["pca"],
                  r["n_components"], 100 * r["explained_variance"])
+
+
+def plot_explained_variance(*, curve_tsv, variants_tsv, model, out_png):
+    """The cumulative explained variance of one model's fit, its variants marked (its own
+    job: matplotlib takes about 1 s to start, which the PCA chain need not wait for)."""
+    from descluster import plots  # not at the top: the PCA steps need no matplotlib
+
+    variants = pd.read_csv(variants_tsv, sep="\t")
+    plots.plot_explained_variance(
+        pd.read_csv(curve_tsv, sep="\t")["explained_variance_ratio"].to_numpy(),
+        list(zip(variants["pca"], variants["n_components"])), model, out_png)
 
 
 def reduce_pca(*, descriptors_parquet, fit_path, variants_tsv, variant, batch_rows, out_npy,
