@@ -204,6 +204,33 @@ def test_parent_and_absolute_parts_are_kept():
     assert ingest.normalise_path("/etc/passwd") == "/etc/passwd"
 
 
+# every kind of row the column-wide search must tell apart: normal, needing normalisation
+# at the start, middle or end, empty after it, hidden files and parent parts left alone
+TRICKY_PATHS = ["a/b.jpg", "a\\b.jpg", ".\\a.jpg", "./b.jpg", "c//d.jpg", "c/./d.jpg", "e/",
+                "e/.", ".hidden/x.jpg", "f/.hidden", "../g.jpg", "/abs/h.jpg", "\\\\srv\\i.jpg",
+                "..", "a.", "j\u00e9.jpg"]
+
+
+def test_the_column_is_normalised_as_each_path_alone():
+    for start in range(len(TRICKY_PATHS)):  # each path first, inside and last in the column
+        paths = TRICKY_PATHS[start:] + TRICKY_PATHS[:start]
+        checked = ingest.checked_paths(pd.Series(paths), "p.csv")
+        assert checked.tolist() == [ingest.normalise_path(path) for path in paths]
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("", r"empty path on line\(s\) 4, 7$"),
+    ("./", r"empty path on line\(s\) 4, 7$"),
+    (" a.jpg", r"the path on line\(s\) 4, 7 starts or ends with a space"),
+    ("a.jpg\u3000", r"the path on line\(s\) 4, 7 starts or ends with a space"),
+    ("a\tb.jpg", r"the path on line\(s\) 4, 7 holds a control character"),
+])
+def test_the_column_wide_search_names_every_bad_row(bad, message):
+    paths = ["x/1.jpg", "x\\2.jpg", bad, "x/3.jpg", "x/4.jpg", bad, "x/5.jpg"]
+    with pytest.raises(InputError, match=message):
+        ingest.checked_paths(pd.Series(paths), "p.csv")
+
+
 def test_two_spellings_of_one_file_are_duplicates(tmp_path):
     path = write_paths(tmp_path, ["paths", "c.jpg", r"a\b.jpg", r"a\\b.jpg", r".\a\b.jpg", "d.jpg"])
     with pytest.raises(InputError, match=r"duplicate paths on line\(s\) 3, 4, 5 \(e\.g\. 'a\\\\b\.jpg'\)"):
