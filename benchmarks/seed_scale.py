@@ -405,10 +405,10 @@ def run_kscan(out, targets):
 
 def run_pca(out, targets):
     """Part 'pca': benchmarks/pca_vs_sklearn.py on the widest model."""
-    parquet = out / "run" / "results" / "ingest" / f"{PCA_MODEL}.parquet"
-    snakemake(out / "run", SEED_CONFIG, Revision(REPO, "ours"), str(parquet.relative_to(out / "run")))
+    ingested = out / "run" / "results" / "ingest" / f"{PCA_MODEL}.npy"
+    snakemake(out / "run", SEED_CONFIG, Revision(REPO, "ours"), str(ingested.relative_to(out / "run")))
     print(f"\n== pca: {PCA_MODEL} to {PCA_COMPONENTS} components", flush=True)
-    result = pca_vs_sklearn.compare(parquet, PCA_COMPONENTS, incremental=True,
+    result = pca_vs_sklearn.compare(ingested, PCA_COMPONENTS, incremental=True,
                                     pickle_path=out / "data" / "descriptors" / f"{PCA_MODEL}.pickle")
     targets.append(("PCA: IncrementalPCA time / workflow time",
                     f"{result['incremental'] / result['ours']:.1f} x", ">= 10 x",

@@ -5,7 +5,8 @@ from descluster.steps.pca import fit_pca
 
 def main(smk):
     fit_pca(
-        descriptors_parquet=smk.input.descriptors,
+        descriptors_npy=smk.input.descriptors,
+        source=smk.params.source,
         variants=smk.params.variants,
         method=smk.params.method,
         batch_rows=smk.params.batch_rows,

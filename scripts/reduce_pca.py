@@ -5,7 +5,7 @@ from descluster.steps.pca import reduce_pca
 
 def main(smk):
     reduce_pca(
-        descriptors_parquet=smk.input.descriptors,
+        descriptors_npy=smk.input.descriptors,
         fit_path=smk.input.fit,
         variants_tsv=smk.input.variants,
         variant=smk.wildcards.variant,

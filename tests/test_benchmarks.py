@@ -20,11 +20,11 @@ def test_pca_comparison_reports_agreement_with_the_exact_pca(tmp_path, capsys):
     rng = np.random.default_rng(0)
     scales = np.linspace(5.0, 0.5, 30)
     array = (rng.normal(size=(3000, 30)) * scales).astype(np.float32)
-    parquet = tmp_path / "model.parquet"
-    ingest.write_descriptor_parquet(array, [f"img{i}.jpg" for i in range(3000)], parquet)
+    ingested = tmp_path / "model.npy"
+    ingest.write_descriptor_npy(array, ingested)
     with open(tmp_path / "model.pickle", "wb") as handle:
         pickle.dump(array, handle, protocol=4)
-    result = pca_vs_sklearn.compare(parquet, 10, incremental=True, pickle_path=tmp_path / "model.pickle")
+    result = pca_vs_sklearn.compare(ingested, 10, incremental=True, pickle_path=tmp_path / "model.pickle")
     assert set(result) >= {"ours", "default", "exact", "incremental", "load"}
     assert abs(result["explained_variance_gap"]) < 1e-5
     assert result["angle50"] < 0.01

@@ -97,14 +97,14 @@ def test_ingest_round_trip_casts_to_float32(tmp_path):
     write_paths(tmp_path, ["paths"] + [rf"p\{i}.jpg" for i in range(70)])
     ingest_paths(paths_csv=tmp_path / "paths.csv", out_parquet=tmp_path / "images.parquet")
     ingest_descriptors(descriptor_path=tmp_path / "d.npy", images_parquet=tmp_path / "images.parquet",
-                       out_parquet=tmp_path / "d.parquet")
-    assert ingest.descriptor_shape(tmp_path / "d.parquet") == (70, 6)
-    batches = list(ingest.iter_descriptor_batches(tmp_path / "d.parquet", batch_rows=32))
+                       out_npy=tmp_path / "ingested.npy")
+    assert ingest.descriptor_shape(tmp_path / "ingested.npy") == (70, 6)
+    batches = list(ingest.iter_descriptor_batches(tmp_path / "ingested.npy", batch_rows=32))
     assert [len(b) for b in batches] == [32, 32, 6]
     assert all(b.dtype == np.float32 for b in batches)
     np.testing.assert_array_equal(np.concatenate(batches), array.astype(np.float32))
-    paths = pd.read_parquet(tmp_path / "d.parquet", columns=["paths"])["paths"]
-    assert paths.iloc[3] == "p/3.jpg"
+    # a plain .npy file, as documented (docs/outputs.md)
+    np.testing.assert_array_equal(np.load(tmp_path / "ingested.npy"), array.astype(np.float32))
 
 
 def test_ingest_stops_before_writing(tmp_path):
@@ -113,8 +113,8 @@ def test_ingest_stops_before_writing(tmp_path):
     ingest_paths(paths_csv=tmp_path / "paths.csv", out_parquet=tmp_path / "images.parquet")
     with pytest.raises(InputError, match=r"d\.npy: 3 rows, but the paths file lists 2 images"):
         ingest_descriptors(descriptor_path=tmp_path / "d.npy", images_parquet=tmp_path / "images.parquet",
-                           out_parquet=tmp_path / "out" / "d.parquet")
-    assert not (tmp_path / "out" / "d.parquet").exists()
+                           out_npy=tmp_path / "out" / "d.npy")
+    assert not (tmp_path / "out" / "d.npy").exists()
 
 
 def test_large_array_is_never_held_twice(tmp_path):
@@ -137,8 +137,7 @@ def test_large_array_is_never_held_twice(tmp_path):
         tracemalloc.reset_peak()
         baseline = tracemalloc.get_traced_memory()[0]
         ingest.check_descriptor_array(loaded, "big.pickle", 20000, chunk_rows=2000)
-        ingest.write_descriptor_parquet(loaded, [f"p{i}" for i in range(20000)],
-                                        tmp_path / "big.parquet", chunk_rows=2000)
+        ingest.write_descriptor_npy(loaded, tmp_path / "big.npy", chunk_rows=2000)
         assert tracemalloc.get_traced_memory()[1] - baseline < 0.35 * size
     finally:
         tracemalloc.stop()
@@ -295,10 +294,8 @@ def test_ingest_reorders_a_parquet_file_to_the_paths_file(tmp_path):
                       "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 2)})
     pq.write_table(table, tmp_path / "d.parquet")
     ingest_descriptors(descriptor_path=tmp_path / "d.parquet", images_parquet=tmp_path / "images.parquet",
-                       out_parquet=tmp_path / "out.parquet")
-    written = pd.read_parquet(tmp_path / "out.parquet")
-    assert written["paths"].tolist() == ["a.jpg", "b.jpg", "c.jpg"]
-    np.testing.assert_array_equal(np.stack(written["vector"]), [[1, 1], [2, 2], [3, 3]])
+                       out_npy=tmp_path / "out.npy")
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), [[1, 1], [2, 2], [3, 3]])
 
 
 def test_ingest_refuses_a_parquet_file_of_other_images(tmp_path):
@@ -307,8 +304,8 @@ def test_ingest_refuses_a_parquet_file_of_other_images(tmp_path):
     with pytest.raises(InputError, match=r"d\.parquet: its 'paths' column does not match images\.paths "
                                          r"in row\(s\) 2 "):
         ingest_descriptors(descriptor_path=tmp_path / "d.parquet", images_parquet=tmp_path / "images.parquet",
-                           out_parquet=tmp_path / "out.parquet")
-    assert not (tmp_path / "out.parquet").exists()
+                           out_npy=tmp_path / "out.npy")
+    assert not (tmp_path / "out.npy").exists()
 
 
 # --- one path, one image; one line, one row ---------------------------------------------
@@ -377,11 +374,3 @@ def test_descriptors_too_small_for_float32_products_say_rescale(scale):
                                          r"constant, e\.g\. 1e\+\d+\)$"):
         ingest.check_descriptor_array(array, "tiny.npy", 20)
     ingest.check_descriptor_array(array.astype(np.float64) / scale * 1e-15, "ok.npy", 20)
-
-
-def test_an_ingested_file_names_the_users_file(tmp_path):
-    np.save(tmp_path / "mine.npy", np.arange(12, dtype=np.float32).reshape(4, 3))
-    ingested_paths(tmp_path, ["a", "b", "c", "d"])
-    ingest_descriptors(descriptor_path=tmp_path / "mine.npy",
-                       images_parquet=tmp_path / "images.parquet", out_parquet=tmp_path / "m.parquet")
-    assert ingest.descriptor_source(tmp_path / "m.parquet") == str(tmp_path / "mine.npy")

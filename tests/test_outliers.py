@@ -251,18 +251,18 @@ def run_outlier_steps(folder, X, kinds, variants, rate, k=4, n_init=2, max_iter=
     ingest.ingest_paths(paths_csv=folder / "paths.csv", out_parquet=folder / "images.parquet")
     ingest.ingest_descriptors(descriptor_path=folder / "desc.npy",
                               images_parquet=folder / "images.parquet",
-                              out_parquet=folder / "desc.parquet")
+                              out_npy=folder / "ingested.npy")
     ingest.ingest_attributes(files=[(folder / "truth.csv", "auto")],
                              images_parquet=folder / "images.parquet", veriwild_columns=[],
                              out_parquet=folder / "attributes.parquet",
                              out_codes=folder / "codes.npz", out_matches=folder / "matches.tsv")
-    pca.fit_pca(descriptors_parquet=folder / "desc.parquet", variants=variants,
+    pca.fit_pca(descriptors_npy=folder / "ingested.npy", source="desc.npy", variants=variants,
                 method="covariance", batch_rows=128, model="m", out_fit=folder / "fit.npz",
                 out_curve=folder / "curve.tsv", out_variants=folder / "variants.tsv")
     inputs = []
     for name in pd.read_csv(folder / "variants.tsv", sep="\t")["pca"]:
         out = folder / name
-        pca.reduce_pca(descriptors_parquet=folder / "desc.parquet", fit_path=folder / "fit.npz",
+        pca.reduce_pca(descriptors_npy=folder / "ingested.npy", fit_path=folder / "fit.npz",
                        variants_tsv=folder / "variants.tsv", variant=name, batch_rows=128,
                        out_npy=out / "reduced.npy", out_residual=out / "residual.npy")
         Z = np.load(out / "reduced.npy")

@@ -1,5 +1,5 @@
 """fit_pca before and after fitting: memory that grows with d squared, variances float32
-cannot hold, and errors that name the user's file rather than the ingested Parquet."""
+cannot hold, and errors that name the user's file rather than the ingested one."""
 
 import numpy as np
 import pytest
@@ -9,16 +9,16 @@ from descluster.errors import InputError
 from descluster.steps import pca as pca_step
 
 
-def ingested(tmp_path, array, source="mine/osnet.pickle"):
-    """An ingested descriptor file made from ``array`` (unchecked), remembering ``source``."""
-    paths = [f"i{i}.jpg" for i in range(len(array))]
-    ingest.write_descriptor_parquet(array, paths, tmp_path / "osnet.parquet", source=source)
-    return tmp_path / "osnet.parquet"
+def ingested(tmp_path, array):
+    """An ingested descriptor file made from ``array`` (unchecked)."""
+    ingest.write_descriptor_npy(array, tmp_path / "osnet.npy")
+    return tmp_path / "osnet.npy"
 
 
-def fit(tmp_path, parquet, method="covariance", batch_rows=64):
-    pca_step.fit_pca(descriptors_parquet=parquet, variants=[2], method=method,
-                     batch_rows=batch_rows, model="osnet", out_fit=tmp_path / "pca.npz",
+def fit(tmp_path, ingested_npy, method="covariance", batch_rows=64):
+    """fit_pca as its rule calls it: the user's file, as configured, is the source."""
+    pca_step.fit_pca(descriptors_npy=ingested_npy, source="mine/osnet.pickle", variants=[2],
+                     method=method, batch_rows=batch_rows, model="osnet", out_fit=tmp_path / "pca.npz",
                      out_curve=tmp_path / "curve.tsv", out_variants=tmp_path / "variants.tsv")
 
 
@@ -37,13 +37,13 @@ def test_variances_lost_to_float32_underflow_name_the_file_and_say_rescale(tmp_p
 
 def test_a_covariance_fit_larger_than_memory_says_use_incremental(tmp_path, monkeypatch):
     array = np.random.default_rng(0).normal(size=(100, 40)).astype(np.float32)
-    parquet = ingested(tmp_path, array)
+    descriptors = ingested(tmp_path, array)
     needed = pca_step.fit_memory_bytes(40, 64, "covariance")
     monkeypatch.setattr(pca_step, "machine_memory_bytes", lambda: needed - 1)
     with pytest.raises(InputError, match=r"^mine/osnet\.pickle: 40 columns need about .* GiB for "
                                          r"pca_method: covariance .*set pca_method: incremental"):
-        fit(tmp_path, parquet)
-    fit(tmp_path, parquet, method="incremental")  # needs no d x d matrix
+        fit(tmp_path, descriptors)
+    fit(tmp_path, descriptors, method="incremental")  # needs no d x d matrix
     assert (tmp_path / "pca.npz").exists()
 
 

@@ -57,7 +57,7 @@ def test_finished_run_has_nothing_to_do(finished_copy):
 def test_one_model_branch(finished_copy):
     workdir, _ = finished_copy
     jobs = planned_jobs(workdir, "results/summary/models/osnet.tsv", "--configfile", "config.yaml",
-                        "--forcerun", "results/ingest/osnet.parquet")
+                        "--forcerun", "results/ingest/osnet.npy")
     rules = {rule for rule, _ in jobs}
     assert {"ingest_descriptors", "fit_pca", "scan_k", "cluster_kmeans", "summarize_model"} <= rules
     assert {wildcards.get("model") for _, wildcards in jobs} == {"osnet"}

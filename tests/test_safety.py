@@ -133,7 +133,7 @@ def test_config_mistakes_stop_before_any_job_with_one_line(tmp_path, text, messa
 def test_the_pca_fit_asks_memory_for_the_square_of_the_width(tmp_path):
     small_dataset(tmp_path)
     np.save(tmp_path / "a.npy", np.random.default_rng(0).normal(size=(50, 2000)).astype(np.float32))
-    run_snakemake(tmp_path, "results/ingest/a.parquet", "results/ingest/b.parquet", "--cores", "1",
+    run_snakemake(tmp_path, "results/ingest/a.npy", "results/ingest/b.npy", "--cores", "1",
                   "--configfile", "config.yaml")
     planned = run_snakemake(tmp_path, "results/pca/a/pca.npz", "results/pca/b/pca.npz", "-n",
                             "--configfile", "config.yaml").stdout

@@ -28,14 +28,14 @@ def chain(tmp_path_factory):
 
     ingest.ingest_paths(paths_csv=out / "paths.csv", out_parquet=out / "images.parquet")
     ingest.ingest_descriptors(descriptor_path=out / "desc.npy", images_parquet=out / "images.parquet",
-                              out_parquet=out / "desc.parquet")
+                              out_npy=out / "ingested.npy")
     ingest.ingest_attributes(files=[(out / "truth.csv", "auto")], images_parquet=out / "images.parquet",
                              veriwild_columns=[], out_parquet=out / "attributes.parquet",
                              out_codes=out / "codes.npz", out_matches=out / "matches.tsv")
-    pca.fit_pca(descriptors_parquet=out / "desc.parquet", variants=[4], method="covariance",
+    pca.fit_pca(descriptors_npy=out / "ingested.npy", source="desc.npy", variants=[4], method="covariance",
                 batch_rows=100, model="m", out_fit=out / "fit.npz", out_curve=out / "curve.tsv",
                 out_variants=out / "variants.tsv")
-    pca.reduce_pca(descriptors_parquet=out / "desc.parquet", fit_path=out / "fit.npz",
+    pca.reduce_pca(descriptors_npy=out / "ingested.npy", fit_path=out / "fit.npz",
                    variants_tsv=out / "variants.tsv", variant="pca4", batch_rows=100,
                    out_npy=out / "reduced.npy", out_residual=out / "residual.npy")
     for k in K_VALUES:

@@ -1,4 +1,4 @@
-# Ingest: check the paths file and every descriptor file; store them as Parquet.
+# Ingest: check the paths file and every descriptor file; store them (descriptors as float32 .npy).
 
 
 rule ingest_paths:
@@ -25,7 +25,7 @@ rule ingest_descriptors:
         descriptors=lambda wildcards: config["descriptors"][wildcards.model],
         images="results/ingest/images.parquet",
     output:
-        descriptors="results/ingest/{model}.parquet",
+        descriptors="results/ingest/{model}.npy",
     log:
         "results/logs/ingest_descriptors/{model}.log",
     benchmark:

@@ -4,7 +4,7 @@
 
 rule fit_pca:
     input:
-        descriptors="results/ingest/{model}.parquet",
+        descriptors="results/ingest/{model}.npy",
     output:
         fit="results/pca/{model}/pca.npz",
         curve=report(
@@ -22,11 +22,13 @@ rule fit_pca:
         ENV
     threads: config["threads"]
     resources:
-        # measured at 416,314 x 2560: 1.8 GB (one 16k-row batch, Arrow buffers, d x d sums);
+        # measured at 416,314 x 2560: 1.8 GB (one 16k-row batch, d x d sums);
         # grows with d squared (200 x 12,000 took 5.7 GB): pca_fit_mem_mb
         mem_mb=pca_fit_mem_mb,
         runtime=runtime_min(3, 6),
     params:
+        # the user's descriptor file, which errors name
+        source=lambda wildcards: config["descriptors"][wildcards.model],
         variants=lambda wildcards: config["pca"][wildcards.model],
         method=config["pca_method"],
         batch_rows=config["pca_batch_rows"],
@@ -61,7 +63,7 @@ rule plot_explained_variance:
 
 rule reduce_pca:
     input:
-        descriptors="results/ingest/{model}.parquet",
+        descriptors="results/ingest/{model}.npy",
         fit="results/pca/{model}/pca.npz",
         variants="results/pca/{model}/variants.tsv",
     output:

@@ -1,5 +1,5 @@
 """Steps of workflow/rules/ingest.smk: the paths file, every descriptor file and the ground
-truth checked and stored as Parquet."""
+truth checked and stored (Parquet tables; descriptors as float32 .npy)."""
 
 import logging
 
@@ -23,15 +23,15 @@ def ingest_paths(*, paths_csv, out_parquet):
     log.info("ingest: %d image paths from %s", len(table), paths_csv)
 
 
-def ingest_descriptors(*, descriptor_path, images_parquet, out_parquet):
-    """Load a descriptor file safely, check it against the paths, write it as Parquet."""
+def ingest_descriptors(*, descriptor_path, images_parquet, out_npy):
+    """Load a descriptor file safely, check it against the paths, write it as float32 .npy
+    in the paths file's row order (:func:`descluster.ingest.write_descriptor_npy`)."""
     paths = pd.read_parquet(images_parquet, columns=["paths"])["paths"]
     array = load_descriptor_array(descriptor_path)
     log.info("ingest: %s holds %s %s", descriptor_path, array.shape, array.dtype)
     ingest.check_descriptor_array(array, str(descriptor_path), len(paths))
     order = ingest.match_rows(load_descriptor_paths(descriptor_path), paths, str(descriptor_path))
-    ingest.write_descriptor_parquet(array, paths, out_parquet, row_order=order,
-                                    source=str(descriptor_path))
+    ingest.write_descriptor_npy(array, out_npy, row_order=order)
 
 
 def ingest_attributes(*, files, images_parquet, veriwild_columns, out_parquet, out_codes,

@@ -79,20 +79,19 @@ def _check_fit_scale(fit, probe, source):
         f"descriptors ({advice})")
 
 
-def fit_pca(*, descriptors_parquet, variants, method, batch_rows, model, out_fit, out_curve,
+def fit_pca(*, descriptors_npy, source, variants, method, batch_rows, model, out_fit, out_curve,
             out_variants):
     """Fit one model's PCA once, at its largest variant, and resolve every variant.
 
     Before fitting, a covariance fit that would not fit in this machine's memory
     (:func:`fit_memory_bytes`) stops with one line advising ``pca_method: incremental``.
-    Errors name the user's descriptor file (:func:`descluster.ingest.descriptor_source`).
+    Errors name ``source``, the user's descriptor file.
 
     Outputs: the fit (.npz), the explained-variance curve (TSV; plotted by
     :func:`plot_explained_variance`) and ``variants.tsv`` (pca: the variant's name,
     variant: as configured, n_components, explained_variance).
     """
-    n_rows, n_cols = ingest.descriptor_shape(descriptors_parquet)
-    source = ingest.descriptor_source(descriptors_parquet)
+    n_rows, n_cols = ingest.descriptor_shape(descriptors_npy)
     pca.check_variants(variants, n_rows, n_cols, f"config key 'pca.{model}'")
     needed, available = fit_memory_bytes(n_cols, batch_rows, method), machine_memory_bytes()
     if method == "covariance" and needed > available:
@@ -101,7 +100,7 @@ def fit_pca(*, descriptors_parquet, variants, method, batch_rows, model, out_fit
             f"covariance (d x d matrices), more than the {available / 2 ** 30:.1f} GiB this job "
             "may use; set pca_method: incremental in the config")
     n_keep = pca.components_to_fit(variants, n_rows, n_cols, batch_rows, method)
-    batches = _VarianceProbe(ingest.iter_descriptor_batches(descriptors_parquet, batch_rows))
+    batches = _VarianceProbe(ingest.iter_descriptor_batches(descriptors_npy, batch_rows))
     log.info("pca: %s, %d x %d, method %s, keeping %d components", model, n_rows, n_cols,
              method, n_keep)
     fit_method = pca.fit_covariance_pca if method == "covariance" else pca.fit_incremental_pca
@@ -145,7 +144,7 @@ def plot_explained_variance(*, curve_tsv, variants_tsv, model, out_png):
         list(zip(variants["pca"], variants["n_components"])), model, out_png)
 
 
-def reduce_pca(*, descriptors_parquet, fit_path, variants_tsv, variant, batch_rows, out_npy,
+def reduce_pca(*, descriptors_npy, fit_path, variants_tsv, variant, batch_rows, out_npy,
                out_residual):
     """Project every row on a variant's components, and measure what the projection misses.
 
@@ -159,13 +158,13 @@ def reduce_pca(*, descriptors_parquet, fit_path, variants_tsv, variant, batch_ro
     table = pd.read_csv(variants_tsv, sep="\t")
     n_components = int(table.loc[table["pca"] == variant, "n_components"].iloc[0])
     components = fit.components[:n_components]
-    n_rows, _ = ingest.descriptor_shape(descriptors_parquet)
+    n_rows, _ = ingest.descriptor_shape(descriptors_npy)
     with atomic_output(out_npy) as tmp, atomic_output(out_residual) as tmp_residual:
         reduced = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32,
                                             shape=(n_rows, n_components))
         residual = np.empty(n_rows, dtype=np.float32)
         start = 0
-        for batch in ingest.iter_descriptor_batches(descriptors_parquet, batch_rows):
+        for batch in ingest.iter_descriptor_batches(descriptors_npy, batch_rows):
             block = next(pca.transform_batches([batch], fit, n_components))
             reduced[start:start + len(block)] = block
             # the reconstruction from the coordinates just computed: one more product
