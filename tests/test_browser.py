@@ -998,13 +998,16 @@ def test_undo_is_one_history_across_pages_and_reloads(labelled_run, session):
     the_map.locator("#map").focus()
     the_map.keyboard.press("Control+z")
     assert f"Undone in {name}: marked bad image: {path}" in the_map.locator("#status").inner_text()
-    wait_for_changes(page, 1)  # the other tab follows
+    wait_for_changes(page, 1)  # the other tab follows, and says so instead of its last message
     assert changes(page) == ["cluster 2: marked bad images"]
+    assert page.locator("#status").inner_text() == (
+        "Labels updated: they were changed in another tab of this browser.")
     the_map.keyboard.press("Control+z")
     assert kept(the_map, name) is None
     wait_for_changes(page, 0)
     the_map.keyboard.press("Control+z")  # the bulk mark was undone on the clustering page
-    assert "Nothing to undo" in the_map.locator("#status").inner_text()
+    assert the_map.locator("#status").inner_text().startswith(
+        "Nothing to undo: this browser keeps the last 50 steps of each clustering")
     assert page.locator("#undo").is_disabled()
     # a mark on the outliers page, undone on the clustering page
     outliers = session.open(report / "outliers.html")
@@ -1018,6 +1021,8 @@ def test_undo_is_one_history_across_pages_and_reloads(labelled_run, session):
     page.keyboard.press("Control+z")
     assert kept(page, name) is None and changes(page) == []
     assert "bad" in page.locator("#status").inner_text()
+    outliers.wait_for_function(  # its "marked bad" line would now be wrong
+        "() => document.querySelector('#status').textContent.startsWith('Labels updated')")
     session.check_clean()
 
 
@@ -1161,6 +1166,10 @@ def test_the_review_page_lists_the_least_sure_and_fixes_in_place(labelled_run, s
         workdir / "results" / "report" / "files" / "data" / "review_osnet_pca12_k6.js"
     ).read_text(encoding="utf-8")).group(1))
     assert count == len(data["attributes"][2]["disagree"]["rows"])
+    # the fix undone on the clustering page: the review follows and says so
+    labelling.keyboard.press("Control+z")
+    review.wait_for_function(
+        "() => document.querySelector('#status').textContent.startsWith('Labels updated')")
     session.check_clean()
 
 

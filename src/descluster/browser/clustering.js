@@ -71,7 +71,7 @@
     var what = state.undo();
     if (what !== null) reshow();
     if (at >= 0) focusField(current, at);
-    if (what === null) { status("Nothing to undo."); return; }
+    if (what === null) { status(DC.labels.NOTHING_TO_UNDO); return; }
     status("Undone: " + what + ". (Ctrl+Z again undoes the one before; " +
            state.undoable() + " left)");
   }
@@ -888,7 +888,7 @@
     DC.keys.listen(document, activeKeys);
     // marks made on a map, outliers or review page land in the kept edits: take them in
     DC.store.onChange(state.name, state.base.hash, function () {
-      if (state.sync()) reshow();
+      if (state.sync()) { reshow(); status(DC.labels.CHANGED_ELSEWHERE); }
     });
     var linked = infos[Number(location.hash.split("-")[1])];  // page.html#cluster-3
     if (linked !== undefined) focusCard(linked);

@@ -571,10 +571,17 @@
               {key: "Escape", label: "cancel", action: function () { done(null); }}]);
   }
 
+  /* What a page says when an undo finds no step, and when another tab changed the labels
+     it shows (its own last message would describe labels no longer shown). */
+  var NOTHING_TO_UNDO = "Nothing to undo: this browser keeps the last " + UNDO_DEPTH +
+    " steps of each clustering (fewer when they are large bulk marks).";
+  var CHANGED_ELSEWHERE = "Labels updated: they were changed in another tab of this browser.";
+
   DC.labels = {open: open, closedValues: closedValues, ruleProblems: ruleProblems,
                differences: differences, working: working, workingNote: workingNote,
                setWorking: setWorking,
                ask: ask, asking: function () { return !!asking; }, panel: panel,
                download: download, markMany: markMany, UNDO_DEPTH: UNDO_DEPTH,
-               ASK_ABOVE: ASK_ABOVE};
+               ASK_ABOVE: ASK_ABOVE, NOTHING_TO_UNDO: NOTHING_TO_UNDO,
+               CHANGED_ELSEWHERE: CHANGED_ELSEWHERE};
 })();

@@ -339,7 +339,7 @@
       var target = chosen;
       states[target.name] = DC.labels.open(target, data.rules);
       DC.store.onChange(target.name, target.base.hash, function () {
-        if (states[target.name].sync()) showLabels();
+        if (states[target.name].sync()) { showLabels(); status(DC.labels.CHANGED_ELSEWHERE); }
       });
     }
     return states[chosen.name];
@@ -361,7 +361,7 @@
   function undo() {
     if (!chosen) return;
     var state = chosenState(), what = state.undo();
-    status(what ? "Undone in " + state.name + ": " + what + "." : "Nothing to undo.");
+    status(what ? "Undone in " + state.name + ": " + what + "." : DC.labels.NOTHING_TO_UNDO);
     showLabels();
   }
 

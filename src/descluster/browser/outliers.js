@@ -156,7 +156,10 @@
       if (!states[target.name]) {
         states[target.name] = DC.labels.open(target, data.rules);
         DC.store.onChange(target.name, target.base.hash, function () {
-          if (states[target.name].sync()) { render(); updatePanel(); }
+          if (!states[target.name].sync()) return;
+          render();
+          updatePanel();
+          say(DC.labels.CHANGED_ELSEWHERE);
         });
       }
       return states[target.name];
@@ -176,7 +179,7 @@
     function undo() {
       var state = chosen() && stateOf(chosen());
       var what = state ? state.undo() : null;
-      say(what ? "Undone in " + state.name + ": " + what + "." : "Nothing to undo.");
+      say(what ? "Undone in " + state.name + ": " + what + "." : DC.labels.NOTHING_TO_UNDO);
       render();
       updatePanel();
       DC.refreshView();

@@ -231,7 +231,7 @@
     }},
     {keys: ["Ctrl+z"], does: "undo", typing: true, action: function () {
       var what = state.undo();
-      say(what ? "Undone: " + what + "." : "Nothing to undo.");
+      say(what ? "Undone: " + what + "." : DC.labels.NOTHING_TO_UNDO);
       refresh();
     }}]);
 
@@ -274,7 +274,9 @@
     state = DC.labels.open(data.target, data.rules);
     build();
     // fixes made on the clustering's page in another tab land here too
-    DC.store.onChange(state.name, state.base.hash, function () { if (state.sync()) refresh(); });
+    DC.store.onChange(state.name, state.base.hash, function () {
+      if (state.sync()) { refresh(); say(DC.labels.CHANGED_ELSEWHERE); }
+    });
     if (state.problem) say(state.problem, true);
     if (!data.attributes.length) {
       ui.grid.appendChild(el("p", {className: "meta", text: "This clustering's label file names " +
