@@ -42,7 +42,7 @@ def test_bad_descriptor_stops_with_one_line_and_no_output(tmp_path):
     log = (tmp_path / "results" / "logs" / "ingest_descriptors" / "a.log").read_text()
     assert "row(s) 3, 17" in log
     written = [p.name for p in (tmp_path / "results" / "ingest").iterdir()]
-    assert "a.parquet" not in written and not [n for n in written if "partial" in n]
+    assert "a.npy" not in written and not [n for n in written if "partial" in n]
     assert not (tmp_path / "results" / "pca" / "a").exists()  # nothing computed downstream
 
 
@@ -64,7 +64,7 @@ def test_hostile_pickle_stops_with_one_line_and_no_output(tmp_path):
                      "array claims 8000000000000 bytes (shape (1000000, 1000000), dtype float64) "
                      "but holds 8"]
     assert "Traceback" not in result.stderr
-    assert not (tmp_path / "results" / "ingest" / "a.parquet").exists()
+    assert not (tmp_path / "results" / "ingest" / "a.npy").exists()
 
 
 def test_bad_config_value_against_the_data(tmp_path):
