@@ -18,8 +18,9 @@ log = logging.getLogger(__name__)
 
 # Peak memory of the covariance fit: about 7 d x d float64 matrices (the X'X sum, the
 # covariance, the outer product, eigh's vectors and workspace; 200 x 12,000 took 5.7 GB),
-# plus a batch three times over (Arrow's buffer, the float32 batch, its centred copy) and
-# the interpreter with its libraries.
+# plus a batch three times over (measured when batches came from Parquet, with Arrow's
+# buffer beside the float32 batch and its centred copy; the .npy batches need one copy
+# fewer, so this is an upper bound) and the interpreter with its libraries.
 COVARIANCE_BYTES_PER_D2 = 56
 BYTES_PER_BATCH_VALUE = 12
 BASE_BYTES = 400 * 2 ** 20
